@@ -1,0 +1,156 @@
+"""The `mindgen` command line: convert, inspect, ops."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from mindgen import __version__
+from mindgen.errors import InputError, MindgenError
+
+# Exit code for a bug in mindgen itself (never for bad input, which is 2).
+EXIT_INTERNAL_ERROR = 3
+
+
+def _shape(text: str) -> list[int]:
+    try:
+        dims = [int(part) for part in text.replace("x", ",").split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid shape {text!r}: expected comma-separated integers") from None
+    if not dims or any(d <= 0 for d in dims):
+        raise argparse.ArgumentTypeError(f"invalid shape {text!r}: dimensions must be positive integers")
+    return dims
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mindgen",
+        description="Convert ONNX models into readable MindSpore code, a checkpoint and a report.",
+    )
+    parser.add_argument("--version", action="version", version=f"mindgen {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    convert = commands.add_parser("convert", help="convert a model into model.py + model.ckpt + report")
+    convert.add_argument("model", nargs="?", help="the .onnx file to convert")
+    convert.add_argument("--model_file", dest="model_file", help="alias of MODEL (MindConverter)")
+    convert.add_argument("-o", "--output", help="output directory (default: <model name>_mindspore)")
+    convert.add_argument("--report", dest="report_dir", help="write report and weight map to this directory")
+    convert.add_argument("--force", action="store_true", help="replace a non-empty output directory")
+    convert.add_argument(
+        "--shape", nargs="+", type=_shape, metavar="DIMS", help="input shapes, e.g. 1,3,224,224 (fills unknown dims)"
+    )
+    convert.add_argument("--input_nodes", nargs="+", metavar="NAME", help="cut the graph: start at these tensors")
+    convert.add_argument("--output_nodes", nargs="+", metavar="NAME", help="cut the graph: end at these tensors")
+    convert.add_argument("--example", action="store_true", help="convert the bundled example model")
+    convert.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
+    inspect = commands.add_parser("inspect", help="show a model's inputs, outputs and operators")
+    inspect.add_argument("model", help="the .onnx file to inspect")
+
+    commands.add_parser("ops", help="list the operators mindgen maps, from its registry")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        if args.command == "convert":
+            return _convert(args)
+        if args.command == "inspect":
+            return _inspect(args)
+        return _ops()
+    except MindgenError as error:
+        print(f"mindgen: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("mindgen: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except Exception as error:  # a bug in mindgen: one line unless asked for the traceback
+        if os.environ.get("MINDGEN_DEBUG"):
+            raise
+        message = str(error).splitlines()[0] if str(error) else ""
+        print(
+            f"mindgen: internal error: {type(error).__name__}: {message} (set MINDGEN_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL_ERROR
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from mindgen.converter import convert
+    from mindgen.examples import example_model_path
+
+    model = args.model or args.model_file
+    if args.model and args.model_file and args.model != args.model_file:
+        raise InputError("give the model either as MODEL or as --model_file, not both")
+    if args.example:
+        if model:
+            raise InputError("--example converts the bundled model; do not also give MODEL")
+        model = str(example_model_path())
+    if not model:
+        raise InputError("no model given: mindgen convert MODEL.onnx (or --example)")
+    output = Path(args.output or f"{Path(model).stem}_mindspore")
+    started = time.perf_counter()
+    report = convert(
+        model,
+        output,
+        report_dir=args.report_dir,
+        force=args.force,
+        shapes=args.shape,
+        input_nodes=args.input_nodes,
+        output_nodes=args.output_nodes,
+        progress=None if args.quiet else _progress_printer(),
+    )
+    if not args.quiet:
+        summary = report.summary
+        elapsed = time.perf_counter() - started
+        print(
+            f"Converted {Path(model).name}: {summary['nodes']} nodes, {summary['mapped']} mapped, "
+            f"{summary['unmapped']} unmapped ({elapsed:.2f} s)"
+        )
+        print(f"  {report.files['model']}  (class {report.network_class})")
+        print(f"  {report.files['checkpoint']}  ({summary['parameters']} parameters, {summary['parameter_bytes']:,} bytes)")
+        print(f"  {report.files['weight_map']}")
+        print(f"  {report.files['report']}  (and report.json)")
+        if report.unmapped:
+            print(f"{len(report.unmapped)} operator(s) left to finish by hand; see the report.")
+    return 0
+
+
+def _progress_printer():
+    """Prints a progress line on a terminal for models with many nodes."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if total >= 500 and (done % 100 == 0 or done == total):
+            end = "\n" if done == total else ""
+            print(f"\rmapping nodes: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from mindgen.inspect import describe_model
+
+    print(describe_model(args.model))
+    return 0
+
+
+def _ops() -> int:
+    from mindgen.targets.mindspore.optable import operator_table
+
+    print(operator_table())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

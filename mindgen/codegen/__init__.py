@@ -1,0 +1,1 @@
+"""Turns mapped nodes into MindSpore source code."""

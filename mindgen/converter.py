@@ -1,0 +1,181 @@
+"""The conversion engine behind `mindgen convert` and `mindgen.convert()`."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from mindgen import __version__
+from mindgen.codegen.generate import GeneratedModule, generate_module
+from mindgen.codegen.naming import to_class_name
+from mindgen.errors import InputError
+from mindgen.frontends.source import SourceModel
+from mindgen.output import check_output_dir, file_sha256, staged_directory
+from mindgen.passes.pipeline import run_passes
+from mindgen.report.model import ConversionReport, TensorInfo, WeightMapEntry
+from mindgen.report.writer import write_report, write_weight_map
+from mindgen.targets.mindspore.mapping import map_graph
+from mindgen.targets.mindspore.registry import Registry, default_registry
+from mindgen.weights.checkpoint import CheckpointWriter, UnsupportedDtypeError, checkpoint_type_name
+
+Progress = Callable[[int, int], None]
+
+
+class _Timer:
+    """Collects wall-clock seconds per phase for the report."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - start, 6)
+
+
+def load_source(
+    model: str | os.PathLike[str],
+    *,
+    shapes: Sequence[Sequence[int]] | None = None,
+    input_nodes: Sequence[str] | None = None,
+    output_nodes: Sequence[str] | None = None,
+) -> SourceModel:
+    """Reads a model file with the frontend its format needs."""
+    path = Path(model)
+    if path.suffix.lower() == ".pb":
+        raise InputError(f"{path}: TensorFlow frozen graphs are not supported yet; export to ONNX first")
+    from mindgen.frontends.onnx_loader import load_onnx
+
+    return load_onnx(path, shapes=shapes, input_names=input_nodes, output_names=output_nodes)
+
+
+def convert(
+    model: str | os.PathLike[str],
+    output: str | os.PathLike[str] = "mindgen_out",
+    *,
+    report_dir: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    shapes: Sequence[Sequence[int]] | None = None,
+    input_nodes: Sequence[str] | None = None,
+    output_nodes: Sequence[str] | None = None,
+    registry: Registry | None = None,
+    progress: Progress | None = None,
+) -> ConversionReport:
+    """Converts a model file into model.py, model.ckpt, weight_map.json and the report."""
+    output_dir = Path(output)
+    reports = Path(report_dir) if report_dir is not None else None
+    check_output_dir(output_dir, force)
+    if reports is not None:
+        check_output_dir(reports, force)
+    timer = _Timer()
+    with timer.phase("load"):
+        source = load_source(model, shapes=shapes, input_nodes=input_nodes, output_nodes=output_nodes)
+    with timer.phase("passes"):
+        pass_records = run_passes(source.model)
+    with timer.phase("mapping"):
+        mappings = map_graph(source.model, registry or default_registry(), progress)
+    class_name = to_class_name(source.path.stem, "Network")
+    with timer.phase("codegen"):
+        module = generate_module(source, mappings, class_name)
+    with staged_directory(output_dir, force) as staging:
+        with timer.phase("weights"):
+            weight_map, weight_bytes = _write_weights(module, staging / "model.ckpt")
+            write_weight_map(weight_map, staging)
+        (staging / "model.py").write_text(module.source, encoding="utf-8")
+        report = _build_report(source, module, mappings_count=len(mappings), weight_bytes=weight_bytes)
+        report.passes = [vars(r) for r in pass_records]
+        report.model_py_sha256 = file_sha256(staging / "model.py")
+        report.files = {
+            "model": str(output_dir / "model.py"),
+            "checkpoint": str(output_dir / "model.ckpt"),
+            "weight_map": str((reports or output_dir) / "weight_map.json"),
+            "report": str((reports or output_dir) / "report.md"),
+        }
+        with timer.phase("report"):
+            report.timings = timer.seconds
+            write_report(report, staging)
+        if reports is not None:
+            with staged_directory(reports, force) as report_staging:
+                for name in ("report.json", "report.md", "weight_map.json"):
+                    os.replace(staging / name, report_staging / name)
+    return report
+
+
+def _write_weights(module: GeneratedModule, path: Path) -> tuple[list[WeightMapEntry], int]:
+    """Streams every bound parameter into the checkpoint and records its weight-map entry."""
+    entries: list[WeightMapEntry] = []
+    with CheckpointWriter(path) as writer:
+        for binding in module.parameters:
+            array = np.asarray(binding.load())
+            try:
+                type_name = checkpoint_type_name(array.dtype)
+            except UnsupportedDtypeError:
+                raise InputError(f"weight {binding.sources[0].name!r} has dtype {array.dtype}, which a MindSpore checkpoint cannot hold") from None
+            writer.add(binding.name, array)
+            source = binding.sources[0]
+            entries.append(
+                WeightMapEntry(
+                    converted_weight={"name": binding.name, "shape": list(array.shape), "data_type": type_name},
+                    source_weight={
+                        "name": source.name or "",
+                        "shape": [int(d) for d in source.const_value.shape] if source.const_value is not None else None,
+                        "data_type": source.dtype.name if source.dtype is not None else "UNDEFINED",
+                    },
+                    note=binding.note,
+                )
+            )
+        return entries, writer.bytes_written
+
+
+def _build_report(
+    source: SourceModel, module: GeneratedModule, *, mappings_count: int, weight_bytes: int
+) -> ConversionReport:
+    graph = source.graph
+    unmapped = [
+        {
+            "node": u.node,
+            "op_type": u.op_type,
+            "domain": u.domain,
+            "attributes": u.attributes,
+            "input_shapes": u.input_shapes,
+            "output_shapes": u.output_shapes,
+            "reason": u.reason,
+            "hint": u.hint,
+            "identifier": u.identifier,
+        }
+        for u in module.unmapped
+    ]
+    return ConversionReport(
+        network_class=module.class_name,
+        checkpoint="model.ckpt",
+        source={
+            "path": str(source.path),
+            "format": source.format,
+            "opset": source.opset,
+            "source_opset": source.source_opset,
+            "producer": source.producer,
+        },
+        inputs=[TensorInfo.of(v) for v in graph.inputs if not v.is_initializer()],
+        outputs=[TensorInfo.of(v) for v in graph.outputs],
+        summary={
+            "nodes": mappings_count,
+            "mapped": mappings_count - len(unmapped),
+            "unmapped": len(unmapped),
+            "parameters": len(module.parameters),
+            "parameter_bytes": weight_bytes,
+        },
+        unmapped=unmapped,
+        nodes=[vars(row) for row in module.rows],
+        passes=[],
+        warnings=list(source.warnings),
+        timings={},
+        mindgen_version=__version__,
+    )

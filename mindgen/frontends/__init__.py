@@ -1,0 +1,1 @@
+"""Readers that turn a model file into the canonical graph (ONNX semantics, onnx-ir)."""

@@ -1,0 +1,169 @@
+"""Loads an ONNX file: validation, sub-graph extraction, opset upgrade, shape inference."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import onnx
+import onnx_ir as ir
+from google.protobuf.message import DecodeError
+
+from mindgen.errors import InputError
+from mindgen.frontends.source import CANONICAL_OPSET, SourceModel
+
+_MAX_OPSET = onnx.defs.onnx_opset_version()
+
+
+def check_model_path(path: Path) -> None:
+    """Rejects paths that cannot hold a model, before anything is read."""
+    if not path.exists():
+        raise InputError(f"model file not found: {path}")
+    if path.is_dir():
+        raise InputError(f"expected a model file but got a directory: {path}")
+    if path.stat().st_size == 0:
+        raise InputError(f"model file is empty: {path}")
+
+
+def read_onnx(path: Path) -> onnx.ModelProto:
+    """Parses an ONNX protobuf without pulling external tensors into memory."""
+    check_model_path(path)
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except (DecodeError, RuntimeError, ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path} is not a valid ONNX model (cannot parse: {_first_line(exc)})") from None
+    # Protobuf parses many non-ONNX byte strings into an empty message.
+    if proto.ir_version <= 0 or not (proto.graph.node or proto.graph.output):
+        raise InputError(f"{path} is not an ONNX model (no IR version or empty graph)")
+    return proto
+
+
+def load_onnx(
+    path: str | os.PathLike[str],
+    *,
+    shapes: Sequence[Sequence[int]] | None = None,
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
+) -> SourceModel:
+    """Loads, validates and normalises an ONNX model into the canonical graph."""
+    path = Path(path)
+    proto = read_onnx(path)
+    source_opset = default_opset(proto)
+    if source_opset is None:
+        raise InputError(f"{path} does not import the default ONNX operator set")
+    if source_opset > _MAX_OPSET:
+        raise InputError(
+            f"{path} uses ONNX opset {source_opset}; this onnx package supports up to {_MAX_OPSET}"
+        )
+    _check_external_data(proto, path.parent)
+    try:
+        onnx.checker.check_model(proto)
+    except onnx.checker.ValidationError as exc:
+        raise InputError(f"{path} fails the ONNX checker: {_first_line(exc)}") from None
+    warnings: list[str] = []
+    if input_names or output_names:
+        proto = _extract(proto, path, input_names, output_names)
+    if shapes:
+        _apply_shapes(proto, shapes)
+    if source_opset < CANONICAL_OPSET:
+        proto = _upgrade(proto, source_opset, warnings)
+    proto = _infer_shapes(proto, warnings)
+    model = ir.serde.deserialize_model(proto)
+    ir.external_data.set_base_dir(model.graph, path.parent)
+    return SourceModel(
+        path=path,
+        format="onnx",
+        model=model,
+        source_opset=source_opset,
+        producer=" ".join(p for p in (proto.producer_name, proto.producer_version) if p),
+        warnings=warnings,
+    )
+
+
+def default_opset(proto: onnx.ModelProto) -> int | None:
+    """The version of the default ONNX domain the model imports."""
+    for entry in proto.opset_import:
+        if entry.domain in ("", "ai.onnx"):
+            return entry.version
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+def _check_external_data(proto: onnx.ModelProto, base_dir: Path) -> None:
+    """External tensors must live inside the model's folder and exist."""
+    root = base_dir.resolve()
+    for tensor in proto.graph.initializer:
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+        target = (root / location).resolve()
+        if not location or os.path.isabs(location) or root not in target.parents:
+            raise InputError(
+                f"initializer {tensor.name!r} points outside the model's folder: {location!r}"
+            )
+        if not target.is_file():
+            raise InputError(f"external data file for {tensor.name!r} is missing: {location!r}")
+
+
+def _extract(
+    proto: onnx.ModelProto,
+    path: Path,
+    input_names: Sequence[str] | None,
+    output_names: Sequence[str] | None,
+) -> onnx.ModelProto:
+    """Cuts out the sub-graph between the given tensors (MindConverter's node flags)."""
+    known = {v.name for v in proto.graph.input} | {o for n in proto.graph.node for o in n.output}
+    inputs = list(input_names or [v.name for v in proto.graph.input])
+    outputs = list(output_names or [v.name for v in proto.graph.output])
+    for name in (*inputs, *outputs):
+        if name not in known:
+            raise InputError(f"{path} has no tensor named {name!r}")
+    try:
+        onnx.load_external_data_for_model(proto, str(path.parent))
+        return onnx.utils.Extractor(proto).extract_model(inputs, outputs)
+    except Exception as exc:  # the extractor reports bad cuts with many exception types
+        raise InputError(f"cannot cut the graph at {inputs} -> {outputs}: {_first_line(exc)}") from None
+
+
+def _apply_shapes(proto: onnx.ModelProto, shapes: Sequence[Sequence[int]]) -> None:
+    """Fills unknown input dimensions from --shape; known dimensions must agree."""
+    initializers = {t.name for t in proto.graph.initializer}
+    inputs = [v for v in proto.graph.input if v.name not in initializers]
+    if len(shapes) != len(inputs):
+        raise InputError(f"--shape gives {len(shapes)} shape(s) but the model has {len(inputs)} input(s)")
+    for value, shape in zip(inputs, shapes, strict=True):
+        dims = value.type.tensor_type.shape.dim
+        if len(dims) != len(shape):
+            raise InputError(
+                f"--shape {','.join(map(str, shape))} has rank {len(shape)} "
+                f"but input {value.name!r} has rank {len(dims)}"
+            )
+        for dim, size in zip(dims, shape, strict=True):
+            if dim.HasField("dim_value") and dim.dim_value != size:
+                raise InputError(f"--shape sets a dimension of {value.name!r} to {size}, the model fixes it at {dim.dim_value}")
+            dim.dim_value = size
+
+
+def _upgrade(proto: onnx.ModelProto, source_opset: int, warnings: list[str]) -> onnx.ModelProto:
+    """Brings an old model up to the canonical opset so mappers meet one set of semantics."""
+    try:
+        return onnx.version_converter.convert_version(proto, CANONICAL_OPSET)
+    except Exception as exc:  # the converter raises bare RuntimeErrors from C++
+        warnings.append(
+            f"could not upgrade opset {source_opset} to {CANONICAL_OPSET} ({_first_line(exc)}); "
+            "mapping the original opset"
+        )
+        return proto
+
+
+def _infer_shapes(proto: onnx.ModelProto, warnings: list[str]) -> onnx.ModelProto:
+    try:
+        return onnx.shape_inference.infer_shapes(proto, data_prop=True)
+    except Exception as exc:  # inference errors are C++ exceptions of several kinds
+        warnings.append(f"shape inference stopped early: {_first_line(exc)}")
+        return proto

@@ -1,0 +1,1 @@
+"""Graph clean-up passes, run in the order PIPELINE lists."""

@@ -1,0 +1,1 @@
+"""The conversion report (report.json, report.md) and the weight map."""

@@ -1,0 +1,70 @@
+"""The conversion report as typed records; report.json is exactly `to_json()`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import onnx_ir as ir
+
+from mindgen.targets.mindspore.context import _dim
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """A graph input or output: name, shape (symbolic dims as strings) and dtype."""
+
+    name: str
+    shape: list[int | str | None] | None
+    dtype: str
+
+    @classmethod
+    def of(cls, value: ir.Value) -> TensorInfo:
+        shape = None if value.shape is None else [_dim(d) for d in value.shape]
+        dtype = dtype_name(value.dtype)
+        return cls(value.name or "", shape, dtype)
+
+
+def dtype_name(dtype: ir.DataType | None) -> str:
+    """numpy-style dtype names ('float32', 'int64') for ONNX element types."""
+    if dtype is None:
+        return "unknown"
+    try:
+        return str(dtype.numpy())
+    except (TypeError, ValueError):
+        return dtype.name.lower()
+
+
+@dataclass(frozen=True)
+class WeightMapEntry:
+    """One checkpoint parameter paired with the source tensor it was made from."""
+
+    converted_weight: dict[str, object]
+    source_weight: dict[str, object]
+    note: str = ""
+
+
+@dataclass
+class ConversionReport:
+    """Everything a user (or a tool) needs to know about one conversion."""
+
+    network_class: str
+    checkpoint: str
+    source: dict[str, object]
+    inputs: list[TensorInfo]
+    outputs: list[TensorInfo]
+    summary: dict[str, int]
+    unmapped: list[dict[str, object]]
+    nodes: list[dict[str, str]]
+    passes: list[dict[str, object]]
+    warnings: list[str]
+    timings: dict[str, float]
+    files: dict[str, str] = field(default_factory=dict)
+    model_py_sha256: str = ""
+    mindgen_version: str = ""
+
+    @property
+    def unmapped_count(self) -> int:
+        return self.summary["unmapped"]
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)

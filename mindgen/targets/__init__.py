@@ -1,0 +1,1 @@
+"""Target frameworks: each maps canonical-graph nodes onto its own constructs."""

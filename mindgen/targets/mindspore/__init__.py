@@ -1,0 +1,1 @@
+"""The MindSpore target: mapper registry, mappers per op family, emission types."""

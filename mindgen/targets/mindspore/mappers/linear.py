@@ -1,0 +1,104 @@
+"""Gemm and MatMul: nn.Dense when the weight is constant, ops.matmul otherwise."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mindgen.targets.mindspore.context import MappingContext, scalar_literal
+from mindgen.targets.mindspore.emission import (
+    Const,
+    Emission,
+    Expr,
+    Infix,
+    Unmappable,
+    Weight,
+    bind,
+    call,
+    expression,
+    layer,
+)
+from mindgen.targets.mindspore.registry import register
+
+
+@register("Gemm", since=7, target="nn.Dense, or ops.matmul when B is not constant")
+def map_gemm(ctx: MappingContext) -> Emission:
+    alpha = float(ctx.attr("alpha", 1.0))
+    beta = float(ctx.attr("beta", 1.0))
+    trans_a, trans_b = int(ctx.attr("transA", 0)), int(ctx.attr("transB", 0))
+    a: Expr = ctx.ref(0)
+    if trans_a:
+        a = call("ops.transpose", a, (1, 0))
+    weight = ctx.input(1)
+    bias = ctx.input(2)
+    if weight is not None and weight.const_value is not None and _is_bias_vector(ctx, bias):
+        return _dense(ctx, a, weight, bias, alpha, beta, trans_b)
+    b: Expr = ctx.ref(1)
+    if trans_b:
+        b = call("ops.transpose", b, (1, 0))
+    product: Expr = call("ops.matmul", a, b)
+    if alpha != 1.0:
+        product = Infix("*", product, _scalar(alpha))
+    if bias is not None:
+        c: Expr = ctx.operand(2, 2)
+        if beta != 1.0:
+            c = Infix("*", c, _scalar(beta))
+        product = Infix("+", product, c)
+    return expression(product)
+
+
+def _scalar(value: float) -> Const:
+    return Const(scalar_literal(np.float32(value)))
+
+
+def _is_bias_vector(ctx: MappingContext, bias) -> bool:
+    """A Gemm C that is a per-output-feature bias (what nn.Dense can hold)."""
+    if bias is None:
+        return True
+    if bias.const_value is None:
+        return False
+    shape = tuple(int(d) for d in bias.const_value.shape)
+    return len(shape) <= 1 or (len(shape) == 2 and shape[0] == 1)
+
+
+def _dense(ctx: MappingContext, a: Expr, weight, bias, alpha: float, beta: float, trans_b: int) -> Emission:
+    w_shape = tuple(int(d) for d in weight.const_value.shape)
+    out_features, in_features = (w_shape[0], w_shape[1]) if trans_b else (w_shape[1], w_shape[0])
+
+    def dense_weight(array: np.ndarray) -> np.ndarray:
+        # nn.Dense keeps (out, in); fold alpha in so construct stays a plain layer call.
+        matrix = array if trans_b else array.T
+        return np.ascontiguousarray(matrix * np.asarray(alpha, array.dtype) if alpha != 1.0 else matrix)
+
+    notes = [] if trans_b else ["transposed (in, out) -> (out, in)"]
+    if alpha != 1.0:
+        notes.append(f"scaled by alpha={alpha}")
+    weights: list[Weight] = [bind("weight", weight, dense_weight, "; ".join(notes))]
+    if bias is not None:
+
+        def dense_bias(array: np.ndarray) -> np.ndarray:
+            vector = np.broadcast_to(array.reshape(-1), (out_features,))
+            return np.ascontiguousarray(vector * np.asarray(beta, array.dtype) if beta != 1.0 else vector)
+
+        weights.append(bind("bias", bias, dense_bias, f"scaled by beta={beta}" if beta != 1.0 else ""))
+    return layer(
+        "fc", "nn.Dense", (a,), in_features, out_features, weights=weights, has_bias=bias is not None
+    )
+
+
+@register("MatMul", since=1, target="nn.Dense (constant 2-D weight) or ops.matmul")
+def map_matmul(ctx: MappingContext) -> Emission:
+    weight = ctx.input(1)
+    left_rank = ctx.rank(0)
+    if (
+        weight is not None
+        and weight.const_value is not None
+        and len(weight.const_value.shape) == 2
+        and left_rank is not None
+        and left_rank >= 2
+    ):
+        in_features, out_features = (int(d) for d in weight.const_value.shape)
+        transposed = bind("weight", weight, lambda w: np.ascontiguousarray(w.T), "transposed (in, out) -> (out, in)")
+        return layer("fc", "nn.Dense", (ctx.ref(0),), in_features, out_features, weights=[transposed], has_bias=False)
+    if ctx.rank(0) is None or ctx.rank(1) is None:
+        raise Unmappable("MatMul operands of unknown rank")
+    return expression(call("ops.matmul", ctx.ref(0), ctx.ref(1)))

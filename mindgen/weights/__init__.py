@@ -1,0 +1,1 @@
+"""Weight serialization for generated MindSpore models."""
