@@ -31,7 +31,8 @@ def load_network(output_dir: str | Path, *, checkpoint: bool = True) -> Any:
     output_dir = Path(output_dir)
     report = json.loads((output_dir / "report.json").read_text(encoding="utf-8"))
     network = getattr(import_model_module(output_dir), report["network_class"])()
-    if checkpoint:
+    # A network without parameters has an empty checkpoint, which MindSpore refuses to read.
+    if checkpoint and report["summary"]["parameters"]:
         params = ms.load_checkpoint(str(output_dir / report["checkpoint"]))
         missing, unexpected = ms.load_param_into_net(network, params)
         if missing or unexpected:

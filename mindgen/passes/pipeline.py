@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import onnx_ir as ir
 from onnx_ir.passes import common
 
+from mindgen.passes.complete_shapes import complete_shapes
 from mindgen.passes.fold_constants import fold_constants
+from mindgen.passes.fuse_linear import fuse_linear
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ PIPELINE: list[tuple[str, Callable[[ir.Model], object]]] = [
     ("fold_constants", fold_constants),
     ("remove_identities", _remove_identities),
     ("remove_unused", _remove_unused),
+    ("complete_shapes", complete_shapes),
+    ("fuse_linear", fuse_linear),
 ]
 
 

@@ -24,7 +24,9 @@ def markdown_escape(value: object) -> str:
 def write_report(report: ConversionReport, directory: Path) -> None:
     """Writes report.json and report.md into directory."""
     (directory / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
-    markdown = render_template("report.md.j2", report=report, esc=markdown_escape, shape=_shape_text)
+    markdown = render_template(
+        "report.md.j2", report=report, esc=markdown_escape, shape=_shape_text, shapes=_shapes_text
+    )
     (directory / "report.md").write_text(markdown, encoding="utf-8")
 
 
@@ -46,3 +48,7 @@ def _shape_text(shape: object) -> str:
     if shape is None:
         return "?"
     return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"  # type: ignore[union-attr]
+
+
+def _shapes_text(shapes: list[object]) -> str:
+    return ", ".join(_shape_text(s) for s in shapes)

@@ -4,6 +4,7 @@ from mindgen.targets.mindspore.mappers import (  # noqa: F401
     activation,
     conv,
     elementwise,
+    fused,
     linear,
     normalization,
     pooling,
