@@ -6,6 +6,7 @@ from mindgen.targets.mindspore.mappers import (  # noqa: F401
     elementwise,
     fused,
     linear,
+    logic,
     normalization,
     pooling,
     reduce,
