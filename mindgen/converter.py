@@ -68,8 +68,12 @@ def convert(
     output_nodes: Sequence[str] | None = None,
     registry: Registry | None = None,
     progress: Progress | None = None,
+    flat: bool = False,
 ) -> ConversionReport:
-    """Converts a model file into model.py, model.ckpt, weight_map.json and the report."""
+    """Converts a model file into model.py, model.ckpt, weight_map.json and the report.
+
+    `flat=True` writes one network class instead of one class per source module.
+    """
     output_dir = Path(output)
     reports = Path(report_dir) if report_dir is not None else None
     check_output_dir(output_dir, force)
@@ -84,7 +88,7 @@ def convert(
         mappings = map_graph(source.model, registry or default_registry(), progress)
     class_name = to_class_name(source.path.stem, "Network")
     with timer.phase("codegen"):
-        module = generate_module(source, mappings, class_name)
+        module = generate_module(source, mappings, class_name, flat=flat)
     with staged_directory(output_dir, force) as staging:
         with timer.phase("weights"):
             weight_map, weight_bytes = _write_weights(module, staging / "model.ckpt")

@@ -31,4 +31,5 @@ def test_bundled_example_matches_onnxruntime(tmp_path):
     model = onnx.load(example_model_path())
     feeds = [random_inputs(model, seed=3, batch=1), random_inputs(model, seed=4, batch=5)]
     output = assert_matches_onnxruntime(model, tmp_path, feeds, name="tiny_resnet")
-    assert (output / "model.py").read_text().count("class ") == 1
+    code = (output / "model.py").read_text()
+    assert "class Layer1Block(nn.Cell)" in code and "self.layer1 = nn.SequentialCell([Layer1Block()])" in code

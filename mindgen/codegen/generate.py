@@ -1,33 +1,65 @@
-"""Assembles mapped nodes into one MindSpore network class and renders model.py."""
+"""Assembles mapped nodes into MindSpore network classes and renders model.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import onnx_ir as ir
 
+from mindgen.codegen.classes import (
+    ClassSpec,
+    Fixed,
+    Lit,
+    Member,
+    class_source,
+    default_class_name,
+    fold_classes,
+)
 from mindgen.codegen.format import format_source
 from mindgen.codegen.naming import (
     CELL_ATTRIBUTES,
     Namespace,
     is_noise,
     safe_label,
-    scope_hint,
     to_class_name,
     to_identifier,
 )
 from mindgen.codegen.render import ExpressionRenderer, render_literal
+from mindgen.codegen.scopes import Scope, build_scopes
 from mindgen.codegen.templates import render_template
 from mindgen.frontends.source import SourceModel
 from mindgen.targets.mindspore.context import MS_DTYPES, _dim
-from mindgen.targets.mindspore.emission import Emission, NodeMapping, Placeholder, Ref
+from mindgen.targets.mindspore.emission import (
+    Const,
+    Emission,
+    LayerCall,
+    NodeMapping,
+    Placeholder,
+    Ref,
+)
 
 _WEIGHT_SUFFIXES = re.compile(
     r"\.(weight|bias|running_mean|running_var|gamma|beta|scale|moving_mean|moving_variance|kernel)$"
 )
+
+# Short variable names for values, by the op that makes them.
+_SHORT_KINDS = {
+    "BatchNormalization": "bn",
+    "LayerNormalization": "norm",
+    "GlobalAveragePool": "pooled",
+    "GlobalMaxPool": "pooled",
+    "MaxPool": "pooled",
+    "AveragePool": "pooled",
+    "MatMul": "matmul",
+    "Gemm": "fc",
+    "Linear": "fc",
+    "Softmax": "probs",
+}
 
 
 @dataclass(frozen=True)
@@ -76,193 +108,408 @@ class GeneratedModule:
     unmapped: list[UnmappedRecord] = field(default_factory=list)
 
 
-class _Builder:
-    """Holds the namespaces and lines while one network class is written."""
+class _GraphFacts:
+    """Who produces and who uses each value, by graph position; where constants live."""
 
-    def __init__(self, source: SourceModel) -> None:
-        self.source = source
+    def __init__(self, graph: ir.Graph, mappings: Sequence[NodeMapping], root: Scope) -> None:
+        self.mappings = mappings
+        self.producer: dict[ir.Value, int] = {}
+        self.users: dict[ir.Value, list[int]] = defaultdict(list)
+        for position, mapping in enumerate(mappings):
+            for value in mapping.node.outputs:
+                self.producer[value] = position
+            for value in mapping.node.inputs:
+                if value is not None:
+                    self.users[value].append(position)
+        self.owner: dict[int, tuple[str, ...]] = {}
+        self.subtree: dict[tuple[str, ...], set[int]] = {}
+        self._index(root)
+        self.graph_outputs = list(graph.outputs)
+        self.const_home: dict[ir.Value, tuple[str, ...]] = {}
+        for value, positions in self.users.items():
+            if is_constant(value):
+                self.const_home[value] = _common_prefix([self.owner[p] for p in positions])
+        for value in self.graph_outputs:
+            if is_constant(value):
+                self.const_home[value] = ()
+
+    def _index(self, scope: Scope) -> set[int]:
+        positions = {position for position, _, _ in scope.items}
+        for position in positions:
+            self.owner[position] = scope.path
+        for child in scope.children.values():
+            positions |= self._index(child)
+        self.subtree[scope.path] = positions
+        return positions
+
+
+def is_constant(value: ir.Value) -> bool:
+    return value.const_value is not None and not value.is_graph_input()
+
+
+def _common_prefix(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
+    first = paths[0]
+    length = len(first)
+    for path in paths[1:]:
+        length = min(length, len(path))
+        for i in range(length):
+            if path[i] != first[i]:
+                length = i
+                break
+    return first[:length]
+
+
+class _ClassBuilder:
+    """Writes one module's class: members in __init__, one line per node in construct."""
+
+    def __init__(self, scope: Scope, facts: _GraphFacts, shared: _Shared) -> None:
+        self.scope = scope
+        self.facts = facts
+        self.shared = shared
         self.members = Namespace(CELL_ATTRIBUTES)
         self.locals = Namespace({"self"})
-        self.init_lines: list[str] = []
-        self.body_lines: list[str] = []
-        self.modules: set[str] = {"nn"}
-        self.result = GeneratedModule(source="", class_name="")
-        self.placeholder_classes: dict[str, dict[str, object]] = {}
+        self.member_list: list[Member] = []
+        # Variable names of values in construct; a dying input may lend its name (x = f(x)).
+        self._vars: dict[ir.Value, str] = {}
+        self.body: list[str] = []
         self._buffers: dict[ir.Value, str] = {}
+        self._positions = facts.subtree[scope.path]
+        self.inputs, self.outputs = self._interface()
 
-    # Names -------------------------------------------------------------------------------
+    # Interface -------------------------------------------------------------------------------
+    def _inside(self, path: tuple[str, ...]) -> bool:
+        return path[: len(self.scope.path)] == self.scope.path
+
+    def _interface(self) -> tuple[list[ir.Value], list[ir.Value]]:
+        if not self.scope.path:
+            graph_inputs = [v for v in self.shared.graph.inputs if not v.is_initializer()]
+            return graph_inputs, list(self.facts.graph_outputs)
+        inputs: list[ir.Value] = []
+        outputs: list[ir.Value] = []
+        for position in sorted(self._positions):
+            node = self.facts.mappings[position].node
+            for value in node.inputs:
+                if value is None or value in inputs or self.facts.producer.get(value) in self._positions:
+                    continue
+                if is_constant(value) and self._inside(self.facts.const_home[value]):
+                    continue
+                inputs.append(value)
+            for value in node.outputs:
+                outside = any(p not in self._positions for p in self.facts.users.get(value, ()))
+                if outside or value.is_graph_output():
+                    outputs.append(value)
+        return inputs, outputs
+
+    # Names -----------------------------------------------------------------------------------
     def ref_name(self, ref: Ref) -> str:
         value = ref.value
-        if value.const_value is not None and not value.is_graph_input():
+        if is_constant(value) and self.facts.const_home.get(value, ()) == self.scope.path:
             return f"self.{self._buffer(value)}"
-        if value not in self.locals:
+        if value not in self._vars:
             raise ValueError(f"value {value.name!r} is used before it is computed")
-        return self.locals.name(value, "")
+        return self._vars[value]
+
+    def _fresh(self, value: ir.Value, hint: str, fallback: str) -> str:
+        self._vars[value] = self.locals.name(value, hint, fallback)
+        return self._vars[value]
 
     def _buffer(self, value: ir.Value) -> str:
         if value in self._buffers:
             return self._buffers[value]
         name = value.name or ""
-        hint = "const" if is_noise(name) or "::" in name else name
+        hint = "const" if is_noise(name) or "::" in name or "/" in name else name
         attr = self.members.name(("buffer", value), hint, "const")
-        array_dtype = MS_DTYPES.get(value.dtype, "ms.float32")
         shape = tuple(int(d) for d in value.const_value.shape)
-        self.modules.update({"ms", "ops", "Parameter"})
-        self.init_lines.append(
-            f"self.{attr} = Parameter(ops.zeros({render_literal(shape)}, {array_dtype}), requires_grad=False)"
-        )
-        self.result.parameters.append(
-            ParameterBinding(attr, (value,), value.const_value.numpy, "constant tensor kept as a frozen parameter")
-        )
+        member = Member(attr, "buffer", args=[Lit(shape), Fixed(MS_DTYPES.get(value.dtype, "ms.float32"))])
+        binding = ParameterBinding("", (value,), value.const_value.numpy, "constant tensor kept as a frozen parameter")
+        member.bindings.append(("", binding))
+        self.member_list.append(member)
+        self.shared.modules.update({"ms", "ops", "Parameter"})
         self._buffers[value] = attr
         return attr
 
-    def _output_names(self, node: ir.Node) -> list[str]:
+    def _name_inputs(self) -> list[str]:
         names = []
-        for out in node.outputs:
-            if not (out.uses() or out.is_graph_output()):
-                names.append("_")
+        for index, value in enumerate(self.inputs):
+            if not self.scope.path:
+                names.append(self._fresh(value, value.name or "x", "x"))
                 continue
-            if out.is_graph_output():
-                hint, fallback = out.name or "output", "output"
-            else:
-                hint = fallback = _kind(node.op_type)
-            names.append(self.locals.name(out, hint, fallback))
+            hint = "x" if index == 0 or is_noise(value.name or "") or "/" in (value.name or "") else value.name
+            names.append(self._fresh(value, hint or "x", "x"))
         return names
 
-    # Nodes -------------------------------------------------------------------------------
-    def add_inputs(self, inputs: Sequence[ir.Value]) -> list[str]:
-        return [self.locals.name(v, v.name or "x", "x") for v in inputs]
+    def _assign(self, position: int, values: Sequence[ir.Value], hint: str) -> list[str]:
+        """Names for a node's outputs: `_` when unused, else fresh or the dying input's name."""
+        node = self.facts.mappings[position].node
+        used = [v for v in values if self._needed(v)]
+        reusable = self._reusable_input(position, node) if len(used) == 1 and len(values) == 1 else None
+        names = []
+        for value in values:
+            if not self._needed(value):
+                names.append("_")
+            elif reusable is not None and not (value.is_graph_output() and not self.scope.path):
+                self._vars[value] = self._vars[reusable]
+                names.append(self._vars[value])
+            elif value.is_graph_output() and not self.scope.path:
+                names.append(self._fresh(value, value.name or "output", "output"))
+            else:
+                names.append(self._fresh(value, hint, "x"))
+        return names
 
-    def add_mapping(self, mapping: NodeMapping) -> None:
+    def _needed(self, value: ir.Value) -> bool:
+        return bool(self.facts.users.get(value)) or value.is_graph_output()
+
+    def _reusable_input(self, position: int, node: ir.Node) -> ir.Value | None:
+        """The first input, when this node is its last use here: its name carries on (x = f(x))."""
+        first = next((v for v in node.inputs if v is not None and not is_constant(v)), None)
+        if first is None or first not in self._vars or first in self.outputs:
+            return None
+        if first.is_graph_output() or (first.is_graph_input() and not self.scope.path):
+            return None
+        here = self._entry_of(position)
+        later = [p for p in self.facts.users.get(first, ()) if p > position]
+        if any(self._entry_of(p) != here for p in later):
+            return None
+        return first
+
+    def _entry_of(self, position: int) -> object:
+        """The construct line a node belongs to: its own, or the child module call holding it."""
+        owner = self.facts.owner[position]
+        if owner == self.scope.path:
+            return position
+        return owner[: len(self.scope.path) + 1]
+
+    # Building --------------------------------------------------------------------------------
+    def build(self, child_specs: dict[str, ClassSpec]) -> ClassSpec:
+        input_names = self._name_inputs()
+        entries: list[tuple[int, str, object]] = [(p, "node", (m, a)) for p, m, a in self.scope.items]
+        for name, child in self.scope.children.items():
+            entries.append((min(self.facts.subtree[child.path]), "child", name))
+        for position, kind, payload in sorted(entries, key=lambda e: e[0]):
+            if kind == "node":
+                mapping, attr = payload  # type: ignore[misc]
+                self._add_node(position, mapping, attr)
+            else:
+                self._add_child(position, payload, child_specs)  # type: ignore[arg-type]
+        returns = [self.ref_name(Ref(v)) for v in self.outputs]
+        self.body.append("return " + ", ".join(returns) if returns else "return None")
+        return ClassSpec(self.scope, self.member_list, input_names, self.body)
+
+    def _member_attr(self, key: object, attr: str | None, hint: str, fallback: str) -> str:
+        return self.members.name(key, attr if attr else hint, fallback)
+
+    def _add_node(self, position: int, mapping: NodeMapping, attr: str | None) -> None:
         node = mapping.node
         if isinstance(mapping.result, Placeholder):
-            self._add_placeholder(node, mapping.result)
+            self._add_placeholder(position, node, mapping.result, attr)
             return
         emission: Emission = mapping.result
-        layer_attr = None
+        member_attr = None
         if emission.layer is not None:
-            layer_attr = self.members.name(node, _layer_hint(node, emission), emission.layer.kind)
-            self._declare_layer(layer_attr, emission)
-        renderer = ExpressionRenderer(self.ref_name, layer_attr)
-        expr = renderer.render(emission.expr)
-        self.modules |= renderer.modules
-        targets = self._output_names(node)
-        if emission.results == 1 and len(targets) > 1:
-            targets = targets[:1]
-        self.body_lines.append(f"{_assign_target(targets, emission.results)} = {expr}")
-        generated = f"self.{layer_attr}" if layer_attr else expr.split("(", 1)[0]
-        self.result.rows.append(NodeRow(node.name or "", node.op_type, generated, mapping.mapper))
-
-    def _declare_layer(self, attr: str, emission: Emission) -> None:
-        decl = emission.layer
-        assert decl is not None
-        renderer = ExpressionRenderer(self.ref_name)
-        self.init_lines.append(f"self.{attr} = {decl.cls}({renderer.render_args(decl.args, decl.kwargs)})")
-        self.modules |= renderer.modules | {decl.cls.split(".", 1)[0]}
-        for weight in decl.weights:
-            self.result.parameters.append(
-                ParameterBinding(f"{attr}.{weight.param}", weight.sources, weight.load, weight.note)
+            decl = emission.layer
+            member_attr = self._member_attr(node, attr, _layer_hint(node, emission), decl.kind)
+            renderer = ExpressionRenderer(self.ref_name)
+            member = Member(
+                member_attr,
+                "layer",
+                cls=decl.cls,
+                args=[_arg(a, renderer) for a in decl.args],
+                kwargs=[(k, _arg(v, renderer)) for k, v in decl.kwargs],
+                source_name=attr or "",
             )
+            for weight in decl.weights:
+                member.bindings.append((weight.param, ParameterBinding("", weight.sources, weight.load, weight.note)))
+            self.member_list.append(member)
+            self.shared.modules |= renderer.modules | {decl.cls.split(".", 1)[0]}
+        renderer = ExpressionRenderer(self.ref_name, member_attr)
+        expr = renderer.render(emission.expr)
+        self.shared.modules |= renderer.modules
+        outputs = list(node.outputs[: emission.results]) if emission.results > 1 else [node.outputs[0]]
+        hint = member_attr if member_attr and _is_chain_start(emission) else _kind(node.op_type)
+        names = self._assign(position, outputs, "out" if member_attr else hint)
+        self.body.append(f"{', '.join(names)} = {expr}")
+        where = ".".join([*self.scope.path, member_attr]) if member_attr else expr.split("(", 1)[0]
+        self.shared.rows.append((position, NodeRow(node.name or "", node.op_type, where, mapping.mapper)))
 
-    def _add_placeholder(self, node: ir.Node, placeholder: Placeholder) -> None:
+    def _add_child(self, position: int, name: str, child_specs: dict[str, ClassSpec]) -> None:
+        child = self.scope.children[name]
+        spec = child_specs[name]
+        attr = self.members.name(("child", name), name, "block")
+        if spec.sequential is not None:
+            member = Member(attr, "sequential", items=spec.sequential, source_name=name)
+        else:
+            member = Member(attr, "module", child=spec, source_name=name)
+        self.member_list.append(member)
+        builder = self.shared.builders[child.path]
+        args = ", ".join(self.ref_name(Ref(v)) for v in builder.inputs)
+        names = self._assign(position, builder.outputs, "out")
+        self.body.append(f"{', '.join(names)} = self.{attr}({args})")
+
+    def _add_placeholder(self, position: int, node: ir.Node, placeholder: Placeholder, attr: str | None) -> None:
         class_name = to_class_name(f"Unmapped_{node.op_type}", "Unmapped")
-        attributes = {name: _attribute_literal(attr) for name, attr in sorted(node.attributes.items())}
         label = safe_label(f"{node.domain or 'ai.onnx'}::{node.op_type}")
-        # One class per op type; the instances carry the per-node facts.
-        self.placeholder_classes.setdefault(
+        self.shared.placeholder_classes.setdefault(
             class_name,
-            {
-                "name": class_name,
-                "label": label,
-                "message": render_literal(f"{class_name}: {label} is not implemented yet"),
-            },
+            {"name": class_name, "label": label, "message": render_literal(f"{class_name}: {label} is not implemented yet")},
         )
-        attr = self.members.name(node, scope_hint(node.name or "", node.op_type) or _kind(node.op_type), "op")
+        attributes = {name: _attribute_literal(a) for name, a in sorted(node.attributes.items())}
+        member_attr = self._member_attr(node, attr, _kind(node.op_type), "op")
         input_shapes = [_shape_of(v) for v in node.inputs]
         output_shapes = [_shape_of(v) for v in node.outputs]
-        kwargs = [f"{_safe_kwarg(k)}={render_literal(v)}" for k, v in attributes.items()]
-        kwargs.append(f"input_shape={render_literal(tuple(_tuple_or_none(s) for s in input_shapes))}")
-        kwargs.append(f"output_shape={render_literal(tuple(_tuple_or_none(s) for s in output_shapes))}")
-        self.init_lines.append(f"# Unmapped {safe_label(node.op_type)} {render_literal(node.name or '')}: {safe_label(placeholder.reason, 200)}")
-        self.init_lines.append(f"self.{attr} = {class_name}({', '.join(kwargs)})")
+        kwargs: list[tuple[str, Lit | Fixed]] = [(_safe_kwarg(k), Lit(v)) for k, v in attributes.items()]
+        kwargs.append(("input_shape", Lit(tuple(_tuple_or_none(s) for s in input_shapes))))
+        kwargs.append(("output_shape", Lit(tuple(_tuple_or_none(s) for s in output_shapes))))
+        comment = f"Unmapped {safe_label(node.op_type)} {render_literal(node.name or '')}: {safe_label(placeholder.reason, 200)}"
+        self.member_list.append(Member(member_attr, "placeholder", cls=class_name, kwargs=kwargs, comment=comment))
         args = ", ".join(self.ref_name(Ref(v)) if v is not None else "None" for v in node.inputs)
-        targets = self._output_names(node)
-        self.body_lines.append(f"{_assign_target(targets, len(targets))} = self.{attr}({args})")
-        self.result.rows.append(NodeRow(node.name or "", node.op_type, f"self.{attr}", "placeholder"))
-        self.result.unmapped.append(
-            UnmappedRecord(
-                node=node.name or "",
-                op_type=node.op_type,
-                domain=node.domain or "ai.onnx",
-                attributes=attributes,
-                input_shapes=input_shapes,
-                output_shapes=output_shapes,
-                reason=placeholder.reason,
-                hint=placeholder.hint,
-                identifier=f"self.{attr}",
+        names = self._assign(position, list(node.outputs), _kind(node.op_type))
+        self.body.append(f"{', '.join(names)} = self.{member_attr}({args})")
+        where = ".".join([*self.scope.path, member_attr])
+        self.shared.rows.append((position, NodeRow(node.name or "", node.op_type, where, "placeholder")))
+        self.shared.unmapped.append(
+            (
+                position,
+                UnmappedRecord(
+                    node=node.name or "",
+                    op_type=node.op_type,
+                    domain=node.domain or "ai.onnx",
+                    attributes=attributes,
+                    input_shapes=input_shapes,
+                    output_shapes=output_shapes,
+                    reason=placeholder.reason,
+                    hint=placeholder.hint,
+                    identifier=where,
+                ),
             )
         )
+
+
+@dataclass
+class _Shared:
+    """State shared by the class builders of one model."""
+
+    graph: ir.Graph
+    modules: set[str] = field(default_factory=lambda: {"nn"})
+    placeholder_classes: dict[str, dict[str, object]] = field(default_factory=dict)
+    rows: list[tuple[int, NodeRow]] = field(default_factory=list)
+    unmapped: list[tuple[int, UnmappedRecord]] = field(default_factory=list)
+    builders: dict[tuple[str, ...], _ClassBuilder] = field(default_factory=dict)
+
+
+def _build_specs(scope: Scope, facts: _GraphFacts, shared: _Shared, specs: list[ClassSpec]) -> ClassSpec:
+    """Builds the specs of a scope's children, then its own (children first in `specs`)."""
+    builder = _ClassBuilder(scope, facts, shared)
+    shared.builders[scope.path] = builder
+    child_specs = {name: _build_specs(child, facts, shared, specs) for name, child in scope.children.items()}
+    spec = builder.build(child_specs)
+    spec.sequential = _sequential_items(spec, builder) if scope.path else None
+    if spec.sequential is None:
+        specs.append(spec)
+    return spec
+
+
+def _sequential_items(spec: ClassSpec, builder: _ClassBuilder) -> list[Member] | None:
+    """Members named 0..n-1 applied one after another to one value: an nn.SequentialCell."""
+    members = spec.members
+    if not members or [m.source_name for m in members] != [str(i) for i in range(len(members))]:
+        return None
+    if len(builder.inputs) != 1 or len(builder.outputs) != 1:
+        return None
+    if any(m.kind not in ("layer", "module", "sequential") for m in members):
+        return None
+    chain = [f"x = self.{m.attr}(x)" for m in members]
+    if spec.inputs != ["x"] or spec.body != [*chain, "return x"]:
+        return None
+    return members
 
 
 def generate_module(
-    source: SourceModel, mappings: Sequence[NodeMapping], class_name: str, *, formatter: bool = True
+    source: SourceModel,
+    mappings: Sequence[NodeMapping],
+    class_name: str,
+    *,
+    flat: bool = False,
+    formatter: bool = True,
 ) -> GeneratedModule:
-    """Writes the network class for the mapped graph; returns code plus its bindings."""
-    builder = _Builder(source)
-    graph = source.graph
-    inputs = [v for v in graph.inputs if not v.is_initializer()]
-    arg_names = builder.add_inputs(inputs)
-    for mapping in mappings:
-        builder.add_mapping(mapping)
-    returns = [builder.ref_name(Ref(v)) for v in graph.outputs]
-    return_line = "return " + (returns[0] if len(returns) == 1 else ", ".join(returns))
-    module_names = builder.modules
+    """Writes the network (and one class per distinct sub-module); returns code and bindings."""
+    root = build_scopes(mappings, flat=flat)
+    facts = _GraphFacts(source.graph, mappings, root)
+    shared = _Shared(source.graph)
+    specs: list[ClassSpec] = []
+    root_spec = _build_specs(root, facts, shared, specs)
+    groups = fold_classes(specs, lambda spec: class_name if spec is root_spec else default_class_name(spec))
+    result = GeneratedModule(source="", class_name=class_name)
+    _collect_parameters(root_spec.members, "", result.parameters)
+    result.rows = [row for _, row in sorted(shared.rows, key=lambda item: item[0])]
+    result.unmapped = [record for _, record in sorted(shared.unmapped, key=lambda item: item[0])]
     imports = []
-    if "ms" in module_names:
+    if "ms" in shared.modules:
         imports.append("import mindspore as ms")
-    from_names = sorted(n for n in ("Parameter", "nn", "ops") if n in module_names)
+    from_names = sorted(n for n in ("Parameter", "nn", "ops") if n in shared.modules)
     imports.append(f"from mindspore import {', '.join(from_names)}")
+    label = safe_label(source.path.name)
+    classes = [
+        class_source(group, f"Converted from {label}." if group.instances[0] is root_spec else _class_doc(group))
+        for group in groups
+    ]
     text = render_template(
         "mindspore/model.py.j2",
-        source_name=safe_label(source.path.name),
+        source_name=label,
         source_format=source.format.upper(),
         opset=source.opset,
         imports=imports,
-        placeholders=sorted(builder.placeholder_classes.values(), key=lambda c: str(c["name"])),
-        class_name=class_name,
-        init_lines=builder.init_lines,
-        args=", ".join(["self", *arg_names]),
-        body_lines=[*builder.body_lines, return_line],
+        placeholders=sorted(shared.placeholder_classes.values(), key=lambda c: str(c["name"])),
+        classes=classes,
     )
-    result = builder.result
     result.source = format_source(text) if formatter else text
-    result.class_name = class_name
     return result
 
 
+def _class_doc(group) -> str:
+    paths = [".".join(spec.scope.path) for spec in group.instances]
+    shown = ", ".join(safe_label(p) for p in paths[:4]) + (", ..." if len(paths) > 4 else "")
+    return f"Source module{'s' if len(paths) > 1 else ''} {shown}."
+
+
+def _collect_parameters(members: list[Member], prefix: str, out: list[ParameterBinding]) -> None:
+    """Checkpoint names follow attribute paths, as MindSpore names the parameters."""
+    for member in members:
+        path = f"{prefix}{member.attr}"
+        for suffix, binding in member.bindings:
+            name = f"{path}.{suffix}" if suffix else path
+            out.append(ParameterBinding(name, binding.sources, binding.load, binding.note))  # type: ignore[union-attr]
+        if member.kind == "sequential":
+            for index, item in enumerate(member.items):
+                _collect_parameters([_renamed(item, str(index))], f"{path}.", out)
+        elif member.child is not None:
+            _collect_parameters(member.child.members, f"{path}.", out)
+
+
+def _renamed(member: Member, attr: str) -> Member:
+    return dataclasses.replace(member, attr=attr)
+
+
+def _arg(expr, renderer: ExpressionRenderer) -> Lit | Fixed:
+    return Lit(expr.value) if isinstance(expr, Const) else Fixed(renderer.render(expr))
+
+
+def _is_chain_start(emission: Emission) -> bool:
+    return isinstance(emission.expr, LayerCall)
+
+
 def _kind(op_type: str) -> str:
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", op_type).lower()
+    return _SHORT_KINDS.get(op_type) or re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", op_type).lower()
 
 
 def _layer_hint(node: ir.Node, emission: Emission) -> str:
-    """The source module path of a layer: from node scopes, else its weight names."""
-    hint = scope_hint(node.name or "", node.op_type)
-    if hint:
-        return hint
+    """A layer's name when its node has no module path: from its weight names, else its kind."""
     for weight in emission.layer.weights if emission.layer else ():
         for value in weight.sources:
             name = value.name or ""
             if _WEIGHT_SUFFIXES.search(name) and not is_noise(name) and "::" not in name:
                 return _WEIGHT_SUFFIXES.sub("", name)
     name = node.name or ""
-    return "" if is_noise(name) else name
-
-
-def _assign_target(targets: list[str], results: int) -> str:
-    if results == 1:
-        return targets[0]
-    return ", ".join(targets)
+    return "" if is_noise(name) or "/" in name else name
 
 
 def _shape_of(value: ir.Value | None) -> list[int | str | None] | None:

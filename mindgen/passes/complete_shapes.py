@@ -53,7 +53,11 @@ def _run(model: ir.Model, values: list[ir.Value], size: int) -> list[np.ndarray]
         proto = ir.serde.serialize_model(model)
         # onnxruntime 1.31 reads IR versions up to 13; shapes do not depend on newer ones.
         proto.ir_version = min(proto.ir_version, 13)
-        session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only: its warnings are not the user's business
+        session = ort.InferenceSession(
+            proto.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        )
         results = session.run([v.name for v in values], feeds)
     except Exception:  # onnxruntime refuses models in many ways; shapes then stay unknown
         return None
