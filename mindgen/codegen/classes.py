@@ -149,7 +149,7 @@ def instance_values(spec: ClassSpec) -> Iterator[tuple[str, object]]:
 
 
 # Folding ------------------------------------------------------------------------------------
-def fold_classes(specs: list[ClassSpec], name_of: Callable[[ClassSpec], str]) -> list[ClassGroup]:
+def fold_classes(specs: list[ClassSpec], name_of: Callable[[ClassGroup], str]) -> list[ClassGroup]:
     """Groups specs by structure, lowest modules first; differing values become parameters."""
     heights: dict[int, int] = {}
 
@@ -178,14 +178,21 @@ def fold_classes(specs: list[ClassSpec], name_of: Callable[[ClassSpec], str]) ->
             spec.group = group
         for group in fresh:
             _parametrize(group)
-    taken: set[str] = set()
+    taken: dict[str, ClassGroup] = {}
     for group in ordered:
-        base = name_of(group.instances[0])
+        base = name_of(group)
+        if base in taken:
+            # Tell two kinds of block apart by what only this one has (e.g. a downsample path).
+            own = [m.attr for m in group.instances[0].members if m.kind in ("module", "sequential")]
+            other = {m.attr for m in taken[base].instances[0].members}
+            extra = [attr for attr in own if attr not in other]
+            if extra:
+                base = to_class_name(f"{extra[0]}_{base}", base)
         name, counter = base, 1
         while name in taken:
             counter += 1
             name = f"{base}{counter}"
-        taken.add(name)
+        taken[name] = group
         group.name = name
     return ordered
 
@@ -275,12 +282,14 @@ def new_member_namespace() -> Namespace:
     return Namespace(CELL_ATTRIBUTES)
 
 
-def default_class_name(spec: ClassSpec) -> str:
-    """A class name from the module's scope: its own name, or its parent's plus 'Block'."""
-    path = spec.scope.path
+def default_class_name(group: ClassGroup) -> str:
+    """A class name from the modules' scope: their own name, else their container's + 'Block'."""
+    path = group.instances[0].scope.path
     if not path:
         return "Network"
-    if path[-1].isdigit():
-        base = path[-2] if len(path) > 1 else "layer"
-        return to_class_name(f"{base}_block", "Block")
-    return to_class_name(path[-1], "Block")
+    if not path[-1].isdigit():
+        return to_class_name(path[-1], "Block")
+    parents = {spec.scope.path[:-1] for spec in group.instances}
+    if len(parents) > 1 or len(path) == 1:
+        return "Block"  # repeated across containers (layer1, layer2, ...): a generic block
+    return to_class_name(f"{path[-2]}_block", "Block")

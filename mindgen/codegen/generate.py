@@ -108,19 +108,54 @@ class GeneratedModule:
     unmapped: list[UnmappedRecord] = field(default_factory=list)
 
 
+def references(mapping: NodeMapping) -> list[ir.Value]:
+    """The values the generated code of one node reads, in order of appearance."""
+    if isinstance(mapping.result, Placeholder):
+        return [v for v in mapping.node.inputs if v is not None]
+    found: list[ir.Value] = []
+    emission = mapping.result
+    pending = [emission.expr, *(emission.layer.args if emission.layer else ())]
+    pending += [v for _, v in emission.layer.kwargs] if emission.layer else []
+    while pending:
+        expr = pending.pop(0)
+        if isinstance(expr, Ref):
+            if expr.value not in found:
+                found.append(expr.value)
+            continue
+        for name in ("args", "items"):
+            pending[0:0] = list(getattr(expr, name, ()))
+        for name in ("left", "right", "operand", "base"):
+            if hasattr(expr, name):
+                pending.insert(0, getattr(expr, name))
+        pending[0:0] = [v for _, v in getattr(expr, "kwargs", ())]
+    return found
+
+
+def prune_unreferenced(mappings: Sequence[NodeMapping], outputs: Sequence[ir.Value]) -> list[NodeMapping]:
+    """Drops nodes whose results no generated code reads (e.g. shape arithmetic a mapper resolved)."""
+    needed = set(outputs)
+    kept = []
+    for mapping in reversed(mappings):
+        if any(value in needed for value in mapping.node.outputs):
+            kept.append(mapping)
+            needed.update(references(mapping))
+    return kept[::-1]
+
+
 class _GraphFacts:
-    """Who produces and who uses each value, by graph position; where constants live."""
+    """Who produces and who reads each value, by graph position; where constants live."""
 
     def __init__(self, graph: ir.Graph, mappings: Sequence[NodeMapping], root: Scope) -> None:
         self.mappings = mappings
         self.producer: dict[ir.Value, int] = {}
         self.users: dict[ir.Value, list[int]] = defaultdict(list)
+        self.reads: list[list[ir.Value]] = []
         for position, mapping in enumerate(mappings):
             for value in mapping.node.outputs:
                 self.producer[value] = position
-            for value in mapping.node.inputs:
-                if value is not None:
-                    self.users[value].append(position)
+            self.reads.append(references(mapping))
+            for value in self.reads[-1]:
+                self.users[value].append(position)
         self.owner: dict[int, tuple[str, ...]] = {}
         self.subtree: dict[tuple[str, ...], set[int]] = {}
         self._index(root)
@@ -188,8 +223,8 @@ class _ClassBuilder:
         outputs: list[ir.Value] = []
         for position in sorted(self._positions):
             node = self.facts.mappings[position].node
-            for value in node.inputs:
-                if value is None or value in inputs or self.facts.producer.get(value) in self._positions:
+            for value in self.facts.reads[position]:
+                if value in inputs or self.facts.producer.get(value) in self._positions:
                     continue
                 if is_constant(value) and self._inside(self.facts.const_home[value]):
                     continue
@@ -256,18 +291,22 @@ class _ClassBuilder:
                 names.append(self._fresh(value, hint, "x"))
         return names
 
+    def _taken_names(self) -> set[str]:
+        return set(self._vars.values())
+
     def _needed(self, value: ir.Value) -> bool:
         return bool(self.facts.users.get(value)) or value.is_graph_output()
 
     def _reusable_input(self, position: int, node: ir.Node) -> ir.Value | None:
         """The first input, when this node is its last use here: its name carries on (x = f(x))."""
-        first = next((v for v in node.inputs if v is not None and not is_constant(v)), None)
+        first = next((v for v in self.facts.reads[position] if not is_constant(v)), None)
         if first is None or first not in self._vars or first in self.outputs:
             return None
         if first.is_graph_output() or (first.is_graph_input() and not self.scope.path):
             return None
         here = self._entry_of(position)
-        later = [p for p in self.facts.users.get(first, ()) if p > position]
+        # Uses outside this module read the caller's variable, not this method's local name.
+        later = [p for p in self.facts.users.get(first, ()) if p > position and p in self._positions]
         if any(self._entry_of(p) != here for p in later):
             return None
         return first
@@ -325,8 +364,11 @@ class _ClassBuilder:
         expr = renderer.render(emission.expr)
         self.shared.modules |= renderer.modules
         outputs = list(node.outputs[: emission.results]) if emission.results > 1 else [node.outputs[0]]
-        hint = member_attr if member_attr and _is_chain_start(emission) else _kind(node.op_type)
-        names = self._assign(position, outputs, "out" if member_attr else hint)
+        # The first chain of layer calls reads as `out`; parallel ones take their layer's name.
+        hint = _kind(node.op_type)
+        if member_attr and _is_chain_start(emission):
+            hint = member_attr if "out" in self._taken_names() else "out"
+        names = self._assign(position, outputs, hint)
         self.body.append(f"{', '.join(names)} = {expr}")
         where = ".".join([*self.scope.path, member_attr]) if member_attr else expr.split("(", 1)[0]
         self.shared.rows.append((position, NodeRow(node.name or "", node.op_type, where, mapping.mapper)))
@@ -342,7 +384,7 @@ class _ClassBuilder:
         self.member_list.append(member)
         builder = self.shared.builders[child.path]
         args = ", ".join(self.ref_name(Ref(v)) for v in builder.inputs)
-        names = self._assign(position, builder.outputs, "out")
+        names = self._assign(position, builder.outputs, "out" if "out" not in self._taken_names() else attr)
         self.body.append(f"{', '.join(names)} = self.{attr}({args})")
 
     def _add_placeholder(self, position: int, node: ir.Node, placeholder: Placeholder, attr: str | None) -> None:
@@ -432,12 +474,15 @@ def generate_module(
     formatter: bool = True,
 ) -> GeneratedModule:
     """Writes the network (and one class per distinct sub-module); returns code and bindings."""
+    mappings = prune_unreferenced(mappings, list(source.graph.outputs))
     root = build_scopes(mappings, flat=flat)
     facts = _GraphFacts(source.graph, mappings, root)
     shared = _Shared(source.graph)
     specs: list[ClassSpec] = []
     root_spec = _build_specs(root, facts, shared, specs)
-    groups = fold_classes(specs, lambda spec: class_name if spec is root_spec else default_class_name(spec))
+    groups = fold_classes(
+        specs, lambda group: class_name if group.instances[0] is root_spec else default_class_name(group)
+    )
     result = GeneratedModule(source="", class_name=class_name)
     _collect_parameters(root_spec.members, "", result.parameters)
     result.rows = [row for _, row in sorted(shared.rows, key=lambda item: item[0])]

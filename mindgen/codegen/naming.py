@@ -45,31 +45,51 @@ _PYTHON_RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | f
 # Source names that carry no meaning for a reader: exporter counters and internal ids.
 _NOISE = re.compile(
     r"^(n|node|v|val|t|tmp|var|const|constant|initializer|onnx|_?v)?_?\d+$"
-    r"|^(onnx|pkg|_)\w*::",
+    r"|^(onnx|pkg|_)[\w.]*::",
     re.IGNORECASE,
 )
 
+# A TensorFlow operation ('Conv2D', 'MatMul_1') as the last segment of a scoped node name.
+_TF_OP = re.compile(r"[A-Z][A-Za-z0-9]*(_\d+)?")
 
-def to_identifier(text: str, fallback: str) -> str:
-    """Turns arbitrary source text into a plain ASCII identifier (not yet unique)."""
+
+def _snake(text: str) -> str:
+    """Lower-case ASCII words of text joined by underscores, or '' when none survive."""
     normal = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     normal = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", normal)
     word = re.sub(r"[^0-9A-Za-z]+", "_", normal).strip("_").lower()
-    word = re.sub(r"_+", "_", word)[:MAX_IDENTIFIER_LENGTH].rstrip("_")
+    return re.sub(r"_+", "_", word)[:MAX_IDENTIFIER_LENGTH].rstrip("_")
+
+
+def to_identifier(text: str, fallback: str = "value") -> str:
+    """Turns arbitrary source text into a valid, non-keyword ASCII identifier (not yet unique)."""
+    word = _snake(text)
+    # The fallback is sanitised too: callers derive it from model text such as op types.
+    prefix = _snake(fallback)
+    if not prefix or prefix[0].isdigit():
+        prefix = "value"
     if not word:
-        return fallback
-    if word[0].isdigit():
-        word = f"{fallback}_{word}"
-    return word
+        word = prefix
+    elif word[0].isdigit():
+        word = f"{prefix}_{word}"
+    return word + "_" if keyword.iskeyword(word) else word
+
+
+def _camel(text: str) -> str:
+    return "".join(w[:1].upper() + w[1:] for w in _snake(text).split("_") if w)
+
+
+def _usable_class_name(name: str) -> bool:
+    return bool(name) and not name[0].isdigit() and name not in _PYTHON_RESERVED and name not in MODULE_NAMES
 
 
 def to_class_name(text: str, fallback: str = "Network") -> str:
-    """Turns source text into a CamelCase class name."""
-    words = to_identifier(text, "").split("_")
-    name = "".join(w[:1].upper() + w[1:] for w in words if w)
-    if not name or name[0].isdigit() or name in _PYTHON_RESERVED or name in MODULE_NAMES:
-        name = fallback + name
-    return name
+    """Turns source text into a CamelCase class name, prefixed by fallback when it cannot stand alone."""
+    name = _camel(text)
+    if _usable_class_name(name):
+        return name
+    prefix = _camel(fallback)
+    return prefix + name if _usable_class_name(prefix + name) else "Network" + name
 
 
 def safe_label(text: str, limit: int = 80) -> str:
@@ -85,8 +105,14 @@ def is_noise(name: str) -> bool:
 
 def scope_hint(node_name: str, op_type: str) -> str:
     """Derives a module path ('layer1.0.conv1') from a scoped node name, or ''."""
-    parts = [p for p in re.split(r"[/]", node_name) if p]
-    if parts and re.fullmatch(rf"{re.escape(op_type)}(_\d+)?", parts[-1], re.IGNORECASE):
+    parts = [p for p in node_name.split("/") if p]
+    # Exporters end a scoped name with the operation: PyTorch with the ONNX op ('Conv_1'),
+    # TensorFlow with its own CamelCase op ('Conv2D', 'FusedBatchNormV3'); layer names
+    # are lower-case by Python and Keras convention.
+    if parts and (
+        re.fullmatch(rf"{re.escape(op_type)}(_\d+)?", parts[-1], re.IGNORECASE)
+        or (len(parts) > 1 and _TF_OP.fullmatch(parts[-1]))
+    ):
         parts.pop()
     # PyTorch scopes repeat the parent path: /layer1/layer1.0/conv1 means layer1.0.conv1.
     kept: list[str] = []
