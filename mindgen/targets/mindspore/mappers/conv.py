@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import numpy as np
+import onnx_ir as ir
 
-from mindgen.targets.mindspore.context import MappingContext
-from mindgen.targets.mindspore.emission import Emission, Expr, Unmappable, bind, call, layer
+from mindgen.targets.mindspore.context import MappingContext, ms_dtype
+from mindgen.targets.mindspore.emission import Emission, Expr, Raw, Unmappable, bind, call, layer
 from mindgen.targets.mindspore.registry import register
 
 _CONV = {1: "nn.Conv1d", 2: "nn.Conv2d", 3: "nn.Conv3d"}
 _CONV_TRANSPOSE = {1: "nn.Conv1dTranspose", 2: "nn.Conv2dTranspose", 3: "nn.Conv3dTranspose"}
+
+
+def layer_dtype(ctx: MappingContext, *, float64: bool) -> dict[str, Raw]:
+    """The dtype= keyword a weighted nn layer needs for the input's float type ({} for float32)."""
+    dtype = ctx.dtype(0)
+    if dtype is None or dtype == ir.DataType.FLOAT:
+        return {}
+    # Layers create float32 parameters by default; MindSpore's CPU kernels for convolution
+    # and batch norm stop at float16, Dense and LayerNorm also run float64.
+    if dtype == ir.DataType.FLOAT16 or (dtype == ir.DataType.DOUBLE and float64):
+        return {"dtype": Raw(ms_dtype(dtype))}
+    raise Unmappable(f"{ctx.node.op_type} on {dtype.name} input: MindSpore's CPU layer has no such kernel")
 
 
 def _compact(values: list[int]) -> int | tuple[int, ...]:
@@ -17,7 +30,9 @@ def _compact(values: list[int]) -> int | tuple[int, ...]:
     return values[0] if len(set(values)) == 1 else tuple(values)
 
 
-def _explicit_pads(ctx: MappingContext, spatial: int, kernel: list[int], strides: list[int], dilations: list[int]):
+def _explicit_pads(
+    ctx: MappingContext, spatial: int, kernel: list[int], strides: list[int], dilations: list[int]
+):
     """ONNX pads as (begins, ends) per spatial axis; SAME_LOWER computed from static sizes."""
     auto_pad = str(ctx.attr("auto_pad", "NOTSET"))
     if auto_pad in ("NOTSET", ""):
@@ -49,6 +64,7 @@ def _padding_argument(spatial: int, begins: list[int], ends: list[int]) -> int |
 
 @register("Conv", since=1, target="nn.Conv1d / nn.Conv2d / nn.Conv3d")
 def map_conv(ctx: MappingContext) -> Emission:
+    """Conv with a constant weight as nn.Conv1d/2d/3d; MindSpore 'same' is ONNX SAME_UPPER."""
     weight = ctx.input(1)
     if weight is None or weight.const_value is None:
         raise Unmappable("the convolution weight is computed at run time")
@@ -79,6 +95,7 @@ def map_conv(ctx: MappingContext) -> Emission:
         kwargs["dilation"] = _compact(dilations)
     if group != 1:
         kwargs["group"] = group
+    kwargs.update(layer_dtype(ctx, float64=False))
     weights = [bind("weight", weight, _conv1d_weight if spatial == 1 else None, _note_1d(spatial))]
     if ctx.has_input(2):
         kwargs["has_bias"] = True
@@ -97,16 +114,18 @@ def map_conv(ctx: MappingContext) -> Emission:
 
 
 def _conv1d_weight(array: np.ndarray) -> np.ndarray:
-    # nn.Conv1d/Conv1dTranspose keep their weight as 2-D kernels of height 1.
+    """nn.Conv1d/Conv1dTranspose keep their weight as 2-D kernels of height 1."""
     return array.reshape(array.shape[0], array.shape[1], 1, array.shape[2])
 
 
 def _note_1d(spatial: int) -> str:
+    """The weight-map note for a reshaped 1-D kernel."""
     return "reshaped (out, in, k) -> (out, in, 1, k) for nn.Conv1d" if spatial == 1 else ""
 
 
 @register("ConvTranspose", since=1, target="nn.Conv1dTranspose / nn.Conv2dTranspose / nn.Conv3dTranspose")
 def map_conv_transpose(ctx: MappingContext) -> Emission:
+    """ConvTranspose as an nn.Conv*Transpose layer, padding the input or cropping the output where needed."""
     weight = ctx.input(1)
     if weight is None or weight.const_value is None:
         raise Unmappable("the transposed-convolution weight is computed at run time")
@@ -121,31 +140,36 @@ def map_conv_transpose(ctx: MappingContext) -> Emission:
     dilations = ctx.ints("dilations", [1] * spatial)
     output_padding = ctx.ints("output_padding", [0] * spatial)
     group = int(ctx.attr("group", 1))
-    auto_pad = str(ctx.attr("auto_pad", "NOTSET"))
     kwargs: dict[str, object] = {}
-    if auto_pad in ("SAME_UPPER", "VALID") and not any(output_padding):
-        pad_mode = "same" if auto_pad == "SAME_UPPER" else "valid"
-    elif auto_pad in ("NOTSET", ""):
-        pads = ctx.ints("pads", [0] * (2 * spatial))
-        begins, ends = pads[:spatial], pads[spatial:]
-        # nn.Conv*Transpose's output_padding fills zeros where ONNX computes values; the
-        # exact equivalent is to crop less at the end (measured =ORT).
-        ends = [e - p for e, p in zip(ends, output_padding, strict=True)]
-        if any(e < 0 for e in ends):
-            raise Unmappable("output_padding larger than the end padding is not mapped")
+    source: Expr = ctx.ref(0)
+    crop: tuple[int, ...] = ()
+    begins, ends = _transpose_pads(ctx, spatial, kernel, strides, dilations, output_padding)
+    if begins is None:
+        pad_mode = "same"
+    else:
+        # nn.Conv*Transpose's output_padding fills zeros where ONNX computes values (notes,
+        # gotcha 6). Exact instead: crop output_padding less at the end; where the end pad is
+        # too small for that, append m zero inputs first, which lengthens the output by m*stride
+        # (bias-only values, as ONNX gives) and changes nothing else.
+        extra = [max(-(-(p - e) // s), 0) for e, p, s in zip(ends, output_padding, strides, strict=True)]
+        ends = [e - p + m * s for e, p, m, s in zip(ends, output_padding, extra, strides, strict=True)]
+        if any(extra):
+            source = call("ops.pad", source, tuple(p for m in reversed(extra) for p in (0, m)))
+        if spatial == 1 and begins[0] != ends[0]:
+            # nn.Conv1dTranspose takes one symmetric int: crop the rest of the output (negative pad).
+            low = min(begins[0], ends[0])
+            crop = (low - begins[0], low - ends[0])
+            begins, ends = [low], [low]
         pad_mode = "pad" if any(begins + ends) else "valid"
         if pad_mode == "pad":
-            if spatial == 1 and begins[0] != ends[0]:
-                raise Unmappable("asymmetric padding of a 1-D transposed convolution")
             kwargs["padding"] = _padding_argument(spatial, begins, ends)
-    else:
-        raise Unmappable(f"auto_pad={auto_pad} with output_padding is not mapped")
     if strides != [1] * spatial:
         kwargs["stride"] = _compact(strides)
     if dilations != [1] * spatial:
         kwargs["dilation"] = _compact(dilations)
     if group != 1:
         kwargs["group"] = group
+    kwargs.update(layer_dtype(ctx, float64=False))
     weights = [bind("weight", weight, _conv1d_weight if spatial == 1 else None, _note_1d(spatial))]
     if ctx.has_input(2):
         kwargs["has_bias"] = True
@@ -153,11 +177,33 @@ def map_conv_transpose(ctx: MappingContext) -> Emission:
     return layer(
         "deconv",
         _CONV_TRANSPOSE[spatial],
-        (ctx.ref(0),),
+        (source,),
         w_shape[0],
         w_shape[1] * group,
         _compact(kernel),
         pad_mode=pad_mode,
         weights=weights,
+        wrap=(lambda out: call("ops.pad", out, crop)) if crop else None,
         **kwargs,
     )
+
+
+def _transpose_pads(ctx: MappingContext, spatial: int, kernel, strides, dilations, output_padding):
+    """ConvTranspose (begins, ends) per axis; (None, None) when MindSpore's 'same' matches."""
+    auto_pad = str(ctx.attr("auto_pad", "NOTSET"))
+    if auto_pad in ("NOTSET", ""):
+        pads = ctx.ints("pads", [0] * (2 * spatial))
+        return pads[:spatial], pads[spatial:]
+    if auto_pad == "VALID":
+        return [0] * spatial, [0] * spatial
+    if auto_pad not in ("SAME_UPPER", "SAME_LOWER"):
+        raise Unmappable(f"auto_pad={auto_pad} is not mapped")
+    if any(output_padding):
+        # onnxruntime makes the output input*stride long; ONNX shape inference adds output_padding.
+        raise Unmappable(f"auto_pad={auto_pad} with output_padding: onnxruntime and the ONNX spec disagree")
+    totals = [(k - 1) * d + 1 - s for k, d, s in zip(kernel, dilations, strides, strict=True)]
+    if any(t < 0 for t in totals):
+        raise Unmappable(f"auto_pad={auto_pad} with a stride larger than the dilated kernel")
+    if auto_pad == "SAME_UPPER":
+        return None, None  # MindSpore 'same' puts the odd pixel at the end, as onnxruntime does
+    return [t - t // 2 for t in totals], [t // 2 for t in totals]

@@ -10,6 +10,7 @@ from mindgen.targets.mindspore.emission import (
     Emission,
     Expr,
     Infix,
+    Raw,
     Unmappable,
     Weight,
     bind,
@@ -17,11 +18,13 @@ from mindgen.targets.mindspore.emission import (
     expression,
     layer,
 )
+from mindgen.targets.mindspore.mappers.conv import layer_dtype
 from mindgen.targets.mindspore.registry import register
 
 
 @register("Gemm", since=7, target="nn.Dense, or ops.matmul when B is not constant")
 def map_gemm(ctx: MappingContext) -> Emission:
+    """Gemm as nn.Dense (constant B, per-feature C) or as alpha * A @ B + beta * C."""
     alpha = float(ctx.attr("alpha", 1.0))
     beta = float(ctx.attr("beta", 1.0))
     trans_a, trans_b = int(ctx.attr("transA", 0)), int(ctx.attr("transB", 0))
@@ -30,8 +33,17 @@ def map_gemm(ctx: MappingContext) -> Emission:
         a = call("ops.transpose", a, (1, 0))
     weight = ctx.input(1)
     bias = ctx.input(2)
-    if weight is not None and weight.const_value is not None and _is_bias_vector(ctx, bias):
-        return _dense(ctx, a, weight, bias, alpha, beta, trans_b)
+    dtype = _dense_dtype(ctx)
+    if (
+        weight is not None
+        and weight.const_value is not None
+        and _is_bias_vector(ctx, bias)
+        and dtype is not None
+    ):
+        return _dense(ctx, a, weight, bias, alpha, beta, trans_b, dtype)
+    if dtype is None and (alpha != 1.0 or beta != 1.0):
+        # A float factor would turn an integer product into floats.
+        raise Unmappable("integer Gemm with alpha or beta other than 1")
     b: Expr = ctx.ref(1)
     if trans_b:
         b = call("ops.transpose", b, (1, 0))
@@ -46,7 +58,16 @@ def map_gemm(ctx: MappingContext) -> Emission:
     return expression(product)
 
 
+def _dense_dtype(ctx: MappingContext) -> dict[str, Raw] | None:
+    """nn.Dense's dtype= keyword for the input, or None for a type Dense cannot hold (integers)."""
+    try:
+        return layer_dtype(ctx, float64=True)
+    except Unmappable:
+        return None
+
+
 def _scalar(value: float) -> Const:
+    """A float attribute as the literal float32 rounds it to."""
     return Const(scalar_literal(np.float32(value)))
 
 
@@ -60,7 +81,10 @@ def _is_bias_vector(ctx: MappingContext, bias) -> bool:
     return len(shape) <= 1 or (len(shape) == 2 and shape[0] == 1)
 
 
-def _dense(ctx: MappingContext, a: Expr, weight, bias, alpha: float, beta: float, trans_b: int) -> Emission:
+def _dense(
+    ctx: MappingContext, a: Expr, weight, bias, alpha: float, beta: float, trans_b: int, dtype: dict[str, Raw]
+) -> Emission:
+    """nn.Dense holding alpha * B (as (out, in)) and beta * C."""
     w_shape = tuple(int(d) for d in weight.const_value.shape)
     out_features, in_features = (w_shape[0], w_shape[1]) if trans_b else (w_shape[1], w_shape[0])
 
@@ -81,24 +105,38 @@ def _dense(ctx: MappingContext, a: Expr, weight, bias, alpha: float, beta: float
 
         weights.append(bind("bias", bias, dense_bias, f"scaled by beta={beta}" if beta != 1.0 else ""))
     return layer(
-        "fc", "nn.Dense", (a,), in_features, out_features, weights=weights, has_bias=bias is not None
+        "fc", "nn.Dense", (a,), in_features, out_features, weights=weights, has_bias=bias is not None, **dtype
     )
 
 
 @register("MatMul", since=1, target="nn.Dense (constant 2-D weight) or ops.matmul")
 def map_matmul(ctx: MappingContext) -> Emission:
+    """MatMul by a constant 2-D matrix as nn.Dense (no bias); anything else as ops.matmul."""
     weight = ctx.input(1)
     left_rank = ctx.rank(0)
+    dtype = _dense_dtype(ctx)
     if (
-        weight is not None
+        dtype is not None
+        and weight is not None
         and weight.const_value is not None
         and len(weight.const_value.shape) == 2
         and left_rank is not None
         and left_rank >= 2
     ):
         in_features, out_features = (int(d) for d in weight.const_value.shape)
-        transposed = bind("weight", weight, lambda w: np.ascontiguousarray(w.T), "transposed (in, out) -> (out, in)")
-        return layer("fc", "nn.Dense", (ctx.ref(0),), in_features, out_features, weights=[transposed], has_bias=False)
+        transposed = bind(
+            "weight", weight, lambda w: np.ascontiguousarray(w.T), "transposed (in, out) -> (out, in)"
+        )
+        return layer(
+            "fc",
+            "nn.Dense",
+            (ctx.ref(0),),
+            in_features,
+            out_features,
+            weights=[transposed],
+            has_bias=False,
+            **dtype,
+        )
     if ctx.rank(0) is None or ctx.rank(1) is None:
         raise Unmappable("MatMul operands of unknown rank")
     return expression(call("ops.matmul", ctx.ref(0), ctx.ref(1)))

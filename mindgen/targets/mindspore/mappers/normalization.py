@@ -6,6 +6,7 @@ import numpy as np
 
 from mindgen.targets.mindspore.context import MappingContext, scalar_literal
 from mindgen.targets.mindspore.emission import Emission, Unmappable, Weight, bind, layer
+from mindgen.targets.mindspore.mappers.conv import layer_dtype
 from mindgen.targets.mindspore.registry import register
 
 _BATCH_NORM = {2: "nn.BatchNorm1d", 3: "nn.BatchNorm1d", 4: "nn.BatchNorm2d", 5: "nn.BatchNorm3d"}
@@ -13,6 +14,7 @@ _BATCH_NORM = {2: "nn.BatchNorm1d", 3: "nn.BatchNorm1d", 4: "nn.BatchNorm2d", 5:
 
 @register("BatchNormalization", since=9, target="nn.BatchNorm1d / 2d / 3d")
 def map_batch_norm(ctx: MappingContext) -> Emission:
+    """Inference-mode BatchNormalization as nn.BatchNorm1d/2d/3d holding the running statistics."""
     if int(ctx.attr("training_mode", 0)) or any(out.uses() for out in ctx.node.outputs[1:]):
         raise Unmappable("BatchNormalization in training mode (running statistics as outputs)")
     rank = ctx.require_rank(0)
@@ -38,11 +40,13 @@ def map_batch_norm(ctx: MappingContext) -> Emission:
     momentum = scalar_literal(np.float32(ctx.attr("momentum", 0.9)))
     if momentum != 0.9:
         kwargs["momentum"] = momentum
+    kwargs.update(layer_dtype(ctx, float64=False))
     return layer("bn", _BATCH_NORM[rank], (ctx.ref(0),), channels, weights=weights, **kwargs)
 
 
 @register("LayerNormalization", since=17, target="nn.LayerNorm")
 def map_layer_norm(ctx: MappingContext) -> Emission:
+    """LayerNormalization as nn.LayerNorm over the axes from `axis` on (their sizes must be static)."""
     if any(out.uses() or out.is_graph_output() for out in ctx.node.outputs[1:]):
         raise Unmappable("LayerNormalization's Mean/InvStdDev outputs are used")
     if int(ctx.attr("stash_type", 1)) != 1:
@@ -79,6 +83,7 @@ def map_layer_norm(ctx: MappingContext) -> Emission:
     kwargs: dict[str, object] = {}
     if begin != -1:
         kwargs.update(begin_norm_axis=begin, begin_params_axis=begin)
+    kwargs.update(layer_dtype(ctx, float64=True))
     # nn.LayerNorm's default epsilon is 1e-7; ONNX's is 1e-5: always spell it out.
     return layer(
         "norm", "nn.LayerNorm", (ctx.ref(0),), normalized_shape, weights=weights, epsilon=epsilon, **kwargs
