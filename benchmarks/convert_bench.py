@@ -1,0 +1,285 @@
+"""Conversion speed and memory against the floor of just moving the weights.
+
+    python benchmarks/convert_bench.py [--sizes small|all] [--runs 3] [--output reports/benchmarks.md]
+
+For each model built here (ResNet-style CNNs and transformer stacks of growing size, the
+largest with ONNX external data, and deep narrow graphs of small nodes) it measures, in one
+run: the floor (load the source weights and write the same bytes as a MindSpore checkpoint
+with the plainest code), `mindgen convert` wall time and peak RSS (a fresh process each run,
+median of --runs), their ratio, and time per node for the narrow graphs. It also times
+`mindgen --help` and the conversion of the bundled example.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# Models -------------------------------------------------------------------------------------
+def _tensor(rng: np.random.Generator, name: str, shape: tuple[int, ...], scale: float = 0.02) -> TensorProto:
+    return numpy_helper.from_array((rng.standard_normal(shape, dtype=np.float32) * scale), name)
+
+
+def resnet_like(width: int, blocks: int, seed: int = 0) -> onnx.ModelProto:
+    """Conv-BN-ReLU residual stages; parameters grow with width squared."""
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    x = "input"
+    stem = f"stem.weight"
+    inits.append(_tensor(rng, stem, (width, 3, 3, 3)))
+    nodes.append(helper.make_node("Conv", [x, stem], ["/stem/Conv_output_0"], name="/stem/Conv", pads=[1, 1, 1, 1]))
+    x = "/stem/Conv_output_0"
+    for b in range(blocks):
+        scope = f"/layer/layer.{b}"
+        identity = x
+        for c in (1, 2):
+            prefix = f"layer.{b}.conv{c}"
+            inits += [_tensor(rng, f"{prefix}.weight", (width, width, 3, 3)), _tensor(rng, f"{prefix}.bias", (width,))]
+            out = f"{scope}/conv{c}/Conv_output_0"
+            nodes.append(helper.make_node("Conv", [x, f"{prefix}.weight", f"{prefix}.bias"], [out], name=f"{scope}/conv{c}/Conv", pads=[1, 1, 1, 1]))
+            x = out
+            if c == 1:
+                nodes.append(helper.make_node("Relu", [x], [f"{scope}/relu/Relu_output_0"], name=f"{scope}/relu/Relu"))
+                x = f"{scope}/relu/Relu_output_0"
+        nodes.append(helper.make_node("Add", [x, identity], [f"{scope}/Add_output_0"], name=f"{scope}/Add"))
+        nodes.append(helper.make_node("Relu", [f"{scope}/Add_output_0"], [f"{scope}/relu_1/Relu_output_0"], name=f"{scope}/relu_1/Relu"))
+        x = f"{scope}/relu_1/Relu_output_0"
+    nodes.append(helper.make_node("GlobalAveragePool", [x], ["pooled"], name="/GlobalAveragePool"))
+    nodes.append(helper.make_node("Flatten", ["pooled"], ["flat"], name="/Flatten"))
+    inits += [_tensor(rng, "fc.weight", (10, width)), _tensor(rng, "fc.bias", (10,))]
+    nodes.append(helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["logits"], name="/fc/Gemm", transB=1))
+    graph = helper.make_graph(
+        nodes,
+        "resnet_like",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, 32, 32])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def transformer_stack(d_model: int, layers: int, seed: int = 0) -> onnx.ModelProto:
+    """Encoder layers (attention + FFN + LayerNorm) with MatMul weights."""
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    x = "x"
+    heads = 8
+    ffn = 4 * d_model
+    inits.append(numpy_helper.from_array(np.array([0, 0, heads, d_model // heads], np.int64), "split_shape"))
+    inits.append(numpy_helper.from_array(np.array([0, 0, d_model], np.int64), "merge_shape"))
+    inits.append(numpy_helper.from_array(np.array(np.sqrt(d_model // heads), np.float32), "scale"))
+
+    def linear(scope: str, name: str, source: str, fan_in: int, fan_out: int) -> str:
+        weight, bias = f"{scope[1:].replace('/', '.')}.{name}.weight", f"{scope[1:].replace('/', '.')}.{name}.bias"
+        inits.extend([_tensor(rng, weight, (fan_in, fan_out)), _tensor(rng, bias, (fan_out,))])
+        product, out = f"{scope}/{name}/MatMul_output_0", f"{scope}/{name}/Add_output_0"
+        nodes.append(helper.make_node("MatMul", [source, weight], [product], name=f"{scope}/{name}/MatMul"))
+        nodes.append(helper.make_node("Add", [product, bias], [out], name=f"{scope}/{name}/Add"))
+        return out
+
+    def layer_norm(scope: str, name: str, source: str) -> str:
+        scale, bias = f"{scope[1:].replace('/', '.')}.{name}.weight", f"{scope[1:].replace('/', '.')}.{name}.bias"
+        inits.extend([numpy_helper.from_array(np.ones(d_model, np.float32), scale), numpy_helper.from_array(np.zeros(d_model, np.float32), bias)])
+        out = f"{scope}/{name}/LayerNormalization_output_0"
+        nodes.append(helper.make_node("LayerNormalization", [source, scale, bias], [out], name=f"{scope}/{name}/LayerNormalization", axis=-1))
+        return out
+
+    def op(scope: str, kind: str, inputs: list[str], index: int, **attrs) -> str:
+        name = f"{scope}/{kind}_{index}"
+        nodes.append(helper.make_node(kind, inputs, [f"{name}_output_0"], name=name, **attrs))
+        return f"{name}_output_0"
+
+    for i in range(layers):
+        scope = f"/layers/layers.{i}"
+        heads_of = []
+        for n, proj in enumerate(("query", "key", "value")):
+            projected = linear(scope, proj, x, d_model, d_model)
+            split = op(scope, "Reshape", [projected, "split_shape"], n)
+            heads_of.append(op(scope, "Transpose", [split], n, perm=[0, 2, 3, 1] if proj == "key" else [0, 2, 1, 3]))
+        scores = op(scope, "MatMul", heads_of[:2], 0)
+        scaled = op(scope, "Div", [scores, "scale"], 0)
+        probs = op(scope, "Softmax", [scaled], 0, axis=-1)
+        context = op(scope, "MatMul", [probs, heads_of[2]], 1)
+        merged = op(scope, "Reshape", [op(scope, "Transpose", [context], 3, perm=[0, 2, 1, 3]), "merge_shape"], 3)
+        attended = op(scope, "Add", [x, linear(scope, "output", merged, d_model, d_model)], 0)
+        normed = layer_norm(scope, "norm1", attended)
+        hidden = op(scope, "Relu", [linear(scope, "intermediate", normed, d_model, ffn)], 0)
+        x = layer_norm(scope, "norm2", op(scope, "Add", [normed, linear(scope, "ffn_out", hidden, ffn, d_model)], 1))
+    graph = helper.make_graph(
+        nodes,
+        "transformer",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 16, d_model])],
+        [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["N", 16, d_model])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def narrow_chain(nodes_count: int, seed: int = 0) -> onnx.ModelProto:
+    """A deep graph of tiny nodes: conversion cost per node, with almost no weights."""
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], [_tensor(rng, "bias", (8,), 1.0)]
+    x = "x"
+    kinds = ("Add", "Relu", "Mul", "Sigmoid")
+    for i in range(nodes_count):
+        kind = kinds[i % len(kinds)]
+        inputs = [x, "bias"] if kind in ("Add", "Mul") else [x]
+        out = f"/blocks/blocks.{i // 4}/{kind}_output_0"
+        nodes.append(helper.make_node(kind, inputs, [out], name=f"/blocks/blocks.{i // 4}/{kind}"))
+        x = out
+    graph = helper.make_graph(
+        nodes,
+        "narrow",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 8])],
+        [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["N", 8])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def parameter_count(model: onnx.ModelProto) -> int:
+    return sum(int(np.prod(t.dims)) for t in model.graph.initializer)
+
+
+# Measurements -------------------------------------------------------------------------------
+def _run_measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of a command in a fresh process."""
+    wrapper = (
+        "import resource, subprocess, sys, time\n"
+        "start = time.perf_counter()\n"
+        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+        "elapsed = time.perf_counter() - start\n"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+        "print(elapsed, peak, code)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", wrapper, *command], capture_output=True, text=True, env=env, check=True)
+    elapsed, peak, code = out.stdout.split()
+    if code != "0":
+        raise RuntimeError(f"{command} exited with {code}")
+    return float(elapsed), float(peak)
+
+
+FLOOR_SCRIPT = """
+import sys, onnx
+from onnx import numpy_helper
+from mindgen.weights.checkpoint import CheckpointWriter
+model = onnx.load(sys.argv[1])
+with CheckpointWriter(sys.argv[2]) as writer:
+    for tensor in model.graph.initializer:
+        writer.add(tensor.name, numpy_helper.to_array(tensor))
+"""
+
+
+def measure(model: onnx.ModelProto, name: str, work: Path, runs: int, external: bool) -> dict[str, object]:
+    path = work / f"{name}.onnx"
+    if external:
+        onnx.save(model, path, save_as_external_data=True, location=f"{name}.data", size_threshold=1024)
+    else:
+        onnx.save(model, path)
+    floors, converts, peaks = [], [], []
+    for run in range(runs):
+        floors.append(_run_measured([sys.executable, "-c", FLOOR_SCRIPT, str(path), str(work / "floor.ckpt")])[0])
+        out = work / f"out_{run}"
+        seconds, peak = _run_measured([sys.executable, "-m", "mindgen", "convert", str(path), "-o", str(out), "--force", "-q"])
+        converts.append(seconds)
+        peaks.append(peak)
+    weight_bytes = sum(int(np.prod(t.dims)) * 4 for t in model.graph.initializer)
+    floor, convert = statistics.median(floors), statistics.median(converts)
+    return {
+        "model": name,
+        "params": parameter_count(model),
+        "nodes": len(model.graph.node),
+        "weight_mib": weight_bytes / 2**20,
+        "floor_s": floor,
+        "convert_s": convert,
+        "ratio": convert / floor,
+        "peak_mib": statistics.median(peaks),
+        "peak_over_weights": statistics.median(peaks) / max(weight_bytes / 2**20, 1e-9),
+        "ms_per_node": 1000 * convert / len(model.graph.node),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", choices=("small", "all"), default="all")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--output", type=Path, help="also write the tables as Markdown here")
+    args = parser.parse_args(argv)
+    models = [
+        ("resnet_10m", lambda: resnet_like(288, 7), False),
+        ("resnet_25m", lambda: resnet_like(448, 7), False),
+        ("chain_2k", lambda: narrow_chain(2000), False),
+        ("chain_20k", lambda: narrow_chain(20000), False),
+    ]
+    if args.sizes == "all":
+        models += [
+            ("resnet_100m", lambda: resnet_like(896, 7), False),
+            ("transformer_100m", lambda: transformer_stack(768, 14), False),
+            ("transformer_350m", lambda: transformer_stack(1024, 28), True),
+        ]
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        for name, build, external in models:
+            model = build()
+            rows.append(measure(model, name, work, args.runs, external))
+            del model
+            print(_row(rows[-1]), flush=True)
+        help_s = statistics.median(_run_measured([sys.executable, "-m", "mindgen", "--help"])[0] for _ in range(args.runs))
+        example_s = statistics.median(
+            _run_measured([sys.executable, "-m", "mindgen", "convert", "--example", "-o", str(work / f"ex{i}"), "-q"])[0]
+            for i in range(args.runs)
+        )
+    text = _markdown(rows, help_s, example_s, args.runs)
+    print(text)
+    if args.output:
+        args.output.write_text(text)
+    return 0
+
+
+def _row(row: dict[str, object]) -> str:
+    return (
+        f"{row['model']:>17}  {row['params']:>11,} params  {row['nodes']:>6} nodes  floor {row['floor_s']:.2f} s  "
+        f"convert {row['convert_s']:.2f} s  ratio {row['ratio']:.2f}  peak {row['peak_mib']:.0f} MiB "
+        f"({row['peak_over_weights']:.2f}x weights)  {row['ms_per_node']:.3f} ms/node"
+    )
+
+
+def _markdown(rows: list[dict[str, object]], help_s: float, example_s: float, runs: int) -> str:
+    lines = [
+        "# Conversion benchmarks",
+        "",
+        f"Command: `python benchmarks/convert_bench.py --runs {runs} --output reports/benchmarks.md`.",
+        f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores; "
+        "medians of fresh processes.",
+        "",
+        "| model | parameters | nodes | weights MiB | floor s | convert s | convert/floor | peak RSS MiB | peak/weights | ms per node |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['params']:,} | {r['nodes']} | {r['weight_mib']:.0f} | {r['floor_s']:.2f} | "
+            f"{r['convert_s']:.2f} | {r['ratio']:.2f} | {r['peak_mib']:.0f} | {r['peak_over_weights']:.2f} | {r['ms_per_node']:.3f} |"
+        )
+    lines += ["", f"`mindgen --help`: {help_s:.2f} s. `mindgen convert --example`: {example_s:.2f} s.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    sys.exit(main())
