@@ -16,14 +16,17 @@ from mindgen.errors import InputError, MindgenError
 EXIT_INTERNAL_ERROR = 3
 
 
-def _shape(text: str) -> list[int]:
-    try:
-        dims = [int(part) for part in text.replace("x", ",").split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid shape {text!r}: expected comma-separated integers") from None
-    if not dims or any(d <= 0 for d in dims):
-        raise argparse.ArgumentTypeError(f"invalid shape {text!r}: dimensions must be positive integers")
-    return dims
+def parse_shape(text: str) -> list[int]:
+    """Parses one --shape value such as '1,3,224,224' (or '1x3x224x224')."""
+    parts = [part.strip() for part in text.replace("x", ",").split(",")]
+    if not all(part.isascii() and part.isdigit() and int(part) > 0 for part in parts):
+        raise InputError(f"invalid --shape {text!r}: expected positive integers separated by commas")
+    return [int(part) for part in parts]
+
+
+def one_line(text: str) -> str:
+    """Text with line breaks and other control characters escaped, for a one-line message."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,11 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("-o", "--output", help="output directory (default: <model name>_mindspore)")
     convert.add_argument("--report", dest="report_dir", help="write report and weight map to this directory")
     convert.add_argument("--force", action="store_true", help="replace a non-empty output directory")
+    # Parsed in _convert, not by argparse, so a bad value is one error line and not a usage dump.
     convert.add_argument(
-        "--shape", nargs="+", type=_shape, metavar="DIMS", help="input shapes, e.g. 1,3,224,224 (fills unknown dims)"
+        "--shape", nargs="+", metavar="DIMS", help="input shapes, e.g. 1,3,224,224 (fills unknown dims)"
     )
-    convert.add_argument("--input_nodes", nargs="+", metavar="NAME", help="cut the graph: start at these tensors")
-    convert.add_argument("--output_nodes", nargs="+", metavar="NAME", help="cut the graph: end at these tensors")
+    convert.add_argument(
+        "--input_nodes", nargs="+", metavar="NAME", help="cut the graph: start at these tensors"
+    )
+    convert.add_argument(
+        "--output_nodes", nargs="+", metavar="NAME", help="cut the graph: end at these tensors"
+    )
     convert.add_argument("--example", action="store_true", help="convert the bundled example model")
     convert.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
@@ -56,29 +64,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Runs one command; returns the exit code (0 done, 1 not verified, 2 bad input, 3 a mindgen bug)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
+    commands = {"convert": _convert, "inspect": _inspect, "ops": lambda _: _ops()}
     try:
-        if args.command == "convert":
-            return _convert(args)
-        if args.command == "inspect":
-            return _inspect(args)
-        return _ops()
+        code = commands[args.command](args)
+        sys.stdout.flush()  # a closed pipe must surface here, not as a warning at exit
+        return code
     except MindgenError as error:
-        print(f"mindgen: error: {error}", file=sys.stderr)
+        print(f"mindgen: error: {one_line(str(error))}", file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:
+        # The reader went away (`mindgen ops | head`); silence the flush at exit too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("mindgen: interrupted; nothing was written", file=sys.stderr)
         return 130
     except Exception as error:  # a bug in mindgen: one line unless asked for the traceback
         if os.environ.get("MINDGEN_DEBUG"):
             raise
-        message = str(error).splitlines()[0] if str(error) else ""
         print(
-            f"mindgen: internal error: {type(error).__name__}: {message} (set MINDGEN_DEBUG=1 for the traceback)",
+            f"mindgen: internal error: {type(error).__name__}: {one_line(str(error))[:300]} "
+            "(set MINDGEN_DEBUG=1 for the traceback)",
             file=sys.stderr,
         )
         return EXIT_INTERNAL_ERROR
@@ -87,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from mindgen.converter import convert
     from mindgen.examples import example_model_path
+    from mindgen.output import check_report_dir
 
     model = args.model or args.model_file
     if args.model and args.model_file and args.model != args.model_file:
@@ -98,13 +111,19 @@ def _convert(args: argparse.Namespace) -> int:
     if not model:
         raise InputError("no model given: mindgen convert MODEL.onnx (or --example)")
     output = Path(args.output or f"{Path(model).stem}_mindspore")
+    shapes = [parse_shape(text) for text in args.shape] if args.shape else None
+    report_dir = Path(args.report_dir) if args.report_dir else None
+    if report_dir is not None:
+        check_report_dir(output, report_dir)
+        if report_dir.resolve() == output.resolve():
+            report_dir = None  # the report goes there anyway; two swaps of one folder would clash
     started = time.perf_counter()
     report = convert(
         model,
         output,
-        report_dir=args.report_dir,
+        report_dir=report_dir,
         force=args.force,
-        shapes=args.shape,
+        shapes=shapes,
         input_nodes=args.input_nodes,
         output_nodes=args.output_nodes,
         progress=None if args.quiet else _progress_printer(),
@@ -117,7 +136,9 @@ def _convert(args: argparse.Namespace) -> int:
             f"{summary['unmapped']} unmapped ({elapsed:.2f} s)"
         )
         print(f"  {report.files['model']}  (class {report.network_class})")
-        print(f"  {report.files['checkpoint']}  ({summary['parameters']} parameters, {summary['parameter_bytes']:,} bytes)")
+        print(
+            f"  {report.files['checkpoint']}  ({summary['parameters']} parameters, {summary['parameter_bytes']:,} bytes)"
+        )
         print(f"  {report.files['weight_map']}")
         print(f"  {report.files['report']}  (and report.json)")
         if report.unmapped:

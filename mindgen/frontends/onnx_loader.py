@@ -22,6 +22,8 @@ def check_model_path(path: Path) -> None:
         raise InputError(f"model file not found: {path}")
     if path.is_dir():
         raise InputError(f"expected a model file but got a directory: {path}")
+    if not path.is_file():
+        raise InputError(f"model path is not a regular file: {path}")
     if path.stat().st_size == 0:
         raise InputError(f"model file is empty: {path}")
 
@@ -31,8 +33,10 @@ def read_onnx(path: Path) -> onnx.ModelProto:
     check_model_path(path)
     try:
         proto = onnx.load(str(path), load_external_data=False)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (DecodeError, RuntimeError, ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is not a valid ONNX model (cannot parse: {_first_line(exc)})") from None
+        raise InputError(f"{path} is not a valid ONNX model (cannot parse: {_summary(exc)})") from None
     # Protobuf parses many non-ONNX byte strings into an empty message.
     if proto.ir_version <= 0 or not (proto.graph.node or proto.graph.output):
         raise InputError(f"{path} is not an ONNX model (no IR version or empty graph)")
@@ -60,7 +64,7 @@ def load_onnx(
     try:
         onnx.checker.check_model(proto)
     except onnx.checker.ValidationError as exc:
-        raise InputError(f"{path} fails the ONNX checker: {_first_line(exc)}") from None
+        raise InputError(f"{path} fails the ONNX checker: {_summary(exc)}") from None
     warnings: list[str] = []
     if input_names or output_names:
         proto = _extract(proto, path, input_names, output_names)
@@ -89,9 +93,10 @@ def default_opset(proto: onnx.ModelProto) -> int | None:
     return None
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]
+def _summary(exc: BaseException) -> str:
+    """An exception's message on one line; the checker's spans several (a node dump)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _check_external_data(proto: onnx.ModelProto, base_dir: Path) -> None:
@@ -101,11 +106,13 @@ def _check_external_data(proto: onnx.ModelProto, base_dir: Path) -> None:
         if tensor.data_location != onnx.TensorProto.EXTERNAL:
             continue
         location = next((e.value for e in tensor.external_data if e.key == "location"), "")
-        target = (root / location).resolve()
-        if not location or os.path.isabs(location) or root not in target.parents:
+        if not location or "\0" in location or os.path.isabs(location):
             raise InputError(
-                f"initializer {tensor.name!r} points outside the model's folder: {location!r}"
+                f"initializer {tensor.name!r} has an unusable external data location: {location!r}"
             )
+        target = (root / location).resolve()
+        if root not in target.parents:
+            raise InputError(f"initializer {tensor.name!r} points outside the model's folder: {location!r}")
         if not target.is_file():
             raise InputError(f"external data file for {tensor.name!r} is missing: {location!r}")
 
@@ -125,9 +132,22 @@ def _extract(
             raise InputError(f"{path} has no tensor named {name!r}")
     try:
         onnx.load_external_data_for_model(proto, str(path.parent))
-        return onnx.utils.Extractor(proto).extract_model(inputs, outputs)
+        # The extractor types the cut's inputs and outputs from value_info, which most
+        # exported models do not carry: infer it first, as onnx.utils.extract_model does.
+        proto = onnx.shape_inference.infer_shapes(proto)
+        sub = onnx.utils.Extractor(proto).extract_model(inputs, outputs)
     except Exception as exc:  # the extractor reports bad cuts with many exception types
-        raise InputError(f"cannot cut the graph at {inputs} -> {outputs}: {_first_line(exc)}") from None
+        raise InputError(f"cannot cut the graph at {inputs} -> {outputs}: {_summary(exc)}") from None
+    # The extractor walks back from the outputs past any input the user left out.
+    available = {v.name for v in sub.graph.input} | {t.name for t in sub.graph.initializer} | {""}
+    for node in sub.graph.node:
+        missing = [name for name in node.input if name not in available]
+        if missing:
+            raise InputError(
+                f"the cut {inputs} -> {outputs} is open: it also needs {missing[0]!r}; add it to --input_nodes"
+            )
+        available.update(node.output)
+    return sub
 
 
 def _apply_shapes(proto: onnx.ModelProto, shapes: Sequence[Sequence[int]]) -> None:
@@ -137,7 +157,14 @@ def _apply_shapes(proto: onnx.ModelProto, shapes: Sequence[Sequence[int]]) -> No
     if len(shapes) != len(inputs):
         raise InputError(f"--shape gives {len(shapes)} shape(s) but the model has {len(inputs)} input(s)")
     for value, shape in zip(inputs, shapes, strict=True):
-        dims = value.type.tensor_type.shape.dim
+        if not value.type.HasField("tensor_type"):
+            raise InputError(f"--shape cannot set input {value.name!r}: it is not a tensor")
+        tensor_type = value.type.tensor_type
+        if not tensor_type.HasField("shape"):
+            # Unknown rank: the user's shape is all there is.
+            tensor_type.shape.dim.extend(onnx.TensorShapeProto.Dimension(dim_value=d) for d in shape)
+            continue
+        dims = tensor_type.shape.dim
         if len(dims) != len(shape):
             raise InputError(
                 f"--shape {','.join(map(str, shape))} has rank {len(shape)} "
@@ -145,7 +172,9 @@ def _apply_shapes(proto: onnx.ModelProto, shapes: Sequence[Sequence[int]]) -> No
             )
         for dim, size in zip(dims, shape, strict=True):
             if dim.HasField("dim_value") and dim.dim_value != size:
-                raise InputError(f"--shape sets a dimension of {value.name!r} to {size}, the model fixes it at {dim.dim_value}")
+                raise InputError(
+                    f"--shape sets a dimension of {value.name!r} to {size}, the model fixes it at {dim.dim_value}"
+                )
             dim.dim_value = size
 
 
@@ -155,7 +184,7 @@ def _upgrade(proto: onnx.ModelProto, source_opset: int, warnings: list[str]) -> 
         return onnx.version_converter.convert_version(proto, CANONICAL_OPSET)
     except Exception as exc:  # the converter raises bare RuntimeErrors from C++
         warnings.append(
-            f"could not upgrade opset {source_opset} to {CANONICAL_OPSET} ({_first_line(exc)}); "
+            f"could not upgrade opset {source_opset} to {CANONICAL_OPSET} ({_summary(exc)}); "
             "mapping the original opset"
         )
         return proto
@@ -165,5 +194,5 @@ def _infer_shapes(proto: onnx.ModelProto, warnings: list[str]) -> onnx.ModelProt
     try:
         return onnx.shape_inference.infer_shapes(proto, data_prop=True)
     except Exception as exc:  # inference errors are C++ exceptions of several kinds
-        warnings.append(f"shape inference stopped early: {_first_line(exc)}")
+        warnings.append(f"shape inference stopped early: {_summary(exc)}")
         return proto
