@@ -89,10 +89,9 @@ def convert(
     class_name = to_class_name(source.path.stem, "Network")
     with timer.phase("codegen"):
         module = generate_module(source, mappings, class_name, flat=flat)
-    with staged_directory(output_dir, force) as staging:
+    with staged_directory(output_dir, force, record_dir=reports) as staging:
         with timer.phase("weights"):
             weight_map, weight_bytes = _write_weights(module, staging / "model.ckpt")
-            write_weight_map(weight_map, staging)
         (staging / "model.py").write_text(module.source, encoding="utf-8")
         report = _build_report(source, module, mappings_count=len(mappings), weight_bytes=weight_bytes)
         report.passes = [vars(r) for r in pass_records]
@@ -103,14 +102,22 @@ def convert(
             "weight_map": str((reports or output_dir) / "weight_map.json"),
             "report": str((reports or output_dir) / "report.md"),
         }
-        with timer.phase("report"):
-            report.timings = timer.seconds
-            write_report(report, staging)
-        if reports is not None:
-            with staged_directory(reports, force) as report_staging:
-                for name in ("report.json", "report.md", "weight_map.json"):
-                    os.replace(staging / name, report_staging / name)
+        report.timings = timer.seconds
+        if reports is None:
+            _write_report_files(report, weight_map, staging, timer)
+    if reports is not None:
+        # The network lands first; its report follows in a folder of its own (any filesystem).
+        with staged_directory(reports, force) as report_staging:
+            _write_report_files(report, weight_map, report_staging, timer)
     return report
+
+
+def _write_report_files(
+    report: ConversionReport, weight_map: list[WeightMapEntry], folder: Path, timer: _Timer
+) -> None:
+    with timer.phase("report"):
+        write_weight_map(weight_map, folder)
+        write_report(report, folder)
 
 
 def _write_weights(module: GeneratedModule, path: Path) -> tuple[list[WeightMapEntry], int]:

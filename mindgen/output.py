@@ -80,9 +80,13 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def edited_model_py(output: Path) -> Path | None:
-    """The existing model.py when the user changed it since mindgen wrote it, else None."""
-    model_py, report = output / "model.py", output / "report.json"
+def edited_model_py(output: Path, record_dir: Path | None = None) -> Path | None:
+    """The existing model.py when the user changed it since mindgen wrote it, else None.
+
+    The hash mindgen wrote sits in report.json: in the output folder, or in `record_dir`
+    when the report was written elsewhere (--report).
+    """
+    model_py, report = output / "model.py", (record_dir or output) / "report.json"
     if not model_py.is_file():
         return None
     try:
@@ -93,13 +97,13 @@ def edited_model_py(output: Path) -> Path | None:
     return model_py if file_sha256(model_py) != recorded else None
 
 
-def _carry_backups(output: Path, staging: Path) -> None:
+def _carry_backups(output: Path, staging: Path, record_dir: Path | None = None) -> None:
     """Copies earlier backups and a hand-edited model.py into the new output; newest is model.py.orig."""
     backups = sorted(
         (p for p in output.iterdir() if _BACKUP.fullmatch(p.name) and p.is_file()),
         key=lambda p: int(p.suffix[1:]) if p.name != BACKUP_NAME else 1,
     )
-    edited = edited_model_py(output)
+    edited = edited_model_py(output, record_dir)
     if edited is not None:
         backups.insert(0, edited)
     kept: set[str] = set()
@@ -181,7 +185,7 @@ def _missing_parents(output: Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def staged_directory(output: Path, force: bool) -> Iterator[Path]:
+def staged_directory(output: Path, force: bool, record_dir: Path | None = None) -> Iterator[Path]:
     """Yields an empty staging folder; on success it replaces output in one rename."""
     # Resolved, so that a symlinked output folder is replaced behind its link, not the link itself.
     output = output.resolve()
@@ -202,7 +206,7 @@ def staged_directory(output: Path, force: bool) -> Iterator[Path]:
         yield staging
         check_output_dir(output, force)  # re-checked: the folder may have changed meanwhile
         if output.is_dir():
-            _carry_backups(output, staging)
+            _carry_backups(output, staging, record_dir)
         _swap_into_place(staging, output)
         committed = True
     finally:

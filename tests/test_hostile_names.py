@@ -321,12 +321,6 @@ def test_plain_placeholder_constructs(tmp_path):
     _run_generated(out, [np.zeros((2, 3), np.float32)], tmp_path, run=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generate.py _safe_kwarg: attribute names become keyword arguments of the placeholder; 'self' "
-    "and 'class' (-> class_, Cell.__new__'s first parameter) clash with the signature, and names equal "
-    "after sanitising ('a.b', 'a_b') repeat a keyword, which compile() rejects",
-)
 @pytest.mark.parametrize(
     "attributes",
     [{"self": 1}, {"class": 1}, {"a.b": 1, "a_b": 2}, {"input_shape": 1, "attr_input_shape": 2}],
@@ -338,21 +332,11 @@ def test_hostile_attribute_names_on_placeholders(attributes, tmp_path):
     _run_generated(out, [np.zeros((2, 3), np.float32)], tmp_path, run=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generate.py: the network class (from the file name) and a placeholder class (Unmapped + op type) "
-    "share one module namespace; unmapped_foo.onnx with op Foo defines UnmappedFoo twice",
-)
 def test_network_class_never_shadows_a_placeholder_class(tmp_path):
     out, _ = _convert(_placeholder_model({}), tmp_path, "unmapped_foo.onnx")
     _check_code(out)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="report/writer.py _shape_text: symbolic dimension names reach report.md unescaped, so a dim_param "
-    "with a newline or '<script>' breaks the table and injects HTML",
-)
 def test_hostile_symbolic_dimension_names_in_report(tmp_path):
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N\n<script>|", 3])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N\n<script>|", 3])

@@ -244,11 +244,6 @@ def test_report_folder_keeps_the_same_guarantees(tmp_path):
     assert (tmp_path / "code" / "model.py").is_file()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="converter.py: with --report the model.py hash lives in the report folder, which staged_directory "
-    "is never told about, so an unedited model.py is still copied to model.py.orig",
-)
 def test_unedited_model_py_with_separate_report_folder_is_replaced(tmp_path):
     onnx.save(mlp(), tmp_path / "mlp.onnx")
     for _ in range(2):

@@ -149,7 +149,9 @@ def instance_values(spec: ClassSpec) -> Iterator[tuple[str, object]]:
 
 
 # Folding ------------------------------------------------------------------------------------
-def fold_classes(specs: list[ClassSpec], name_of: Callable[[ClassGroup], str]) -> list[ClassGroup]:
+def fold_classes(
+    specs: list[ClassSpec], name_of: Callable[[ClassGroup], str], reserved: set[str] = frozenset()
+) -> list[ClassGroup]:
     """Groups specs by structure, lowest modules first; differing values become parameters."""
     heights: dict[int, int] = {}
 
@@ -178,13 +180,13 @@ def fold_classes(specs: list[ClassSpec], name_of: Callable[[ClassGroup], str]) -
             spec.group = group
         for group in fresh:
             _parametrize(group)
-    taken: dict[str, ClassGroup] = {}
+    taken: dict[str, ClassGroup | None] = dict.fromkeys(reserved)
     for group in ordered:
         base = name_of(group)
-        if base in taken:
+        if taken.get(base) is not None:
             # Tell two kinds of block apart by what only this one has (e.g. a downsample path).
             own = [m.attr for m in group.instances[0].members if m.kind in ("module", "sequential")]
-            other = {m.attr for m in taken[base].instances[0].members}
+            other = {m.attr for m in taken[base].instances[0].members}  # type: ignore[union-attr]
             extra = [attr for attr in own if attr not in other]
             if extra:
                 base = to_class_name(f"{extra[0]}_{base}", base)

@@ -27,7 +27,6 @@ from mindgen.codegen.naming import (
     is_noise,
     safe_label,
     to_class_name,
-    to_identifier,
 )
 from mindgen.codegen.render import ExpressionRenderer, render_literal
 from mindgen.codegen.scopes import Scope, build_scopes
@@ -388,17 +387,19 @@ class _ClassBuilder:
         self.body.append(f"{', '.join(names)} = self.{attr}({args})")
 
     def _add_placeholder(self, position: int, node: ir.Node, placeholder: Placeholder, attr: str | None) -> None:
-        class_name = to_class_name(f"Unmapped_{node.op_type}", "Unmapped")
+        op_key = (node.domain or "ai.onnx", node.op_type)
+        class_name = self.shared.placeholder_class(op_key)
         label = safe_label(f"{node.domain or 'ai.onnx'}::{node.op_type}")
+        message = render_literal(f"{class_name}: {label} is not implemented yet")
         self.shared.placeholder_classes.setdefault(
-            class_name,
-            {"name": class_name, "label": label, "message": render_literal(f"{class_name}: {label} is not implemented yet")},
+            op_key, {"name": class_name, "label": label, "message": message}
         )
         attributes = {name: _attribute_literal(a) for name, a in sorted(node.attributes.items())}
         member_attr = self._member_attr(node, attr, _kind(node.op_type), "op")
         input_shapes = [_shape_of(v) for v in node.inputs]
         output_shapes = [_shape_of(v) for v in node.outputs]
-        kwargs: list[tuple[str, Lit | Fixed]] = [(_safe_kwarg(k), Lit(v)) for k, v in attributes.items()]
+        # One dict keeps the attribute names exactly as in the model, whatever they are.
+        kwargs: list[tuple[str, Lit | Fixed]] = [("attributes", Lit(attributes))] if attributes else []
         kwargs.append(("input_shape", Lit(tuple(_tuple_or_none(s) for s in input_shapes))))
         kwargs.append(("output_shape", Lit(tuple(_tuple_or_none(s) for s in output_shapes))))
         comment = f"Unmapped {safe_label(node.op_type)} {render_literal(node.name or '')}: {safe_label(placeholder.reason, 200)}"
@@ -432,10 +433,24 @@ class _Shared:
 
     graph: ir.Graph
     modules: set[str] = field(default_factory=lambda: {"nn"})
-    placeholder_classes: dict[str, dict[str, object]] = field(default_factory=dict)
+    placeholder_classes: dict[tuple[str, str], dict[str, object]] = field(default_factory=dict)
     rows: list[tuple[int, NodeRow]] = field(default_factory=list)
     unmapped: list[tuple[int, UnmappedRecord]] = field(default_factory=list)
     builders: dict[tuple[str, ...], _ClassBuilder] = field(default_factory=dict)
+    # Names no placeholder class may take (the network class).
+    reserved_classes: set[str] = field(default_factory=set)
+
+    def placeholder_class(self, op_key: tuple[str, str]) -> str:
+        """One class per (domain, op type); names never repeat another class's."""
+        if op_key in self.placeholder_classes:
+            return str(self.placeholder_classes[op_key]["name"])
+        taken = self.reserved_classes | {str(info["name"]) for info in self.placeholder_classes.values()}
+        base = to_class_name(f"Unmapped_{op_key[1]}", "Unmapped")
+        name, counter = base, 1
+        while name in taken:
+            counter += 1
+            name = f"{base}{counter}"
+        return name
 
 
 def _build_specs(scope: Scope, facts: _GraphFacts, shared: _Shared, specs: list[ClassSpec]) -> ClassSpec:
@@ -477,11 +492,14 @@ def generate_module(
     mappings = prune_unreferenced(mappings, list(source.graph.outputs))
     root = build_scopes(mappings, flat=flat)
     facts = _GraphFacts(source.graph, mappings, root)
-    shared = _Shared(source.graph)
+    shared = _Shared(source.graph, reserved_classes={class_name})
     specs: list[ClassSpec] = []
     root_spec = _build_specs(root, facts, shared, specs)
+    placeholder_names = {str(info["name"]) for info in shared.placeholder_classes.values()}
     groups = fold_classes(
-        specs, lambda group: class_name if group.instances[0] is root_spec else default_class_name(group)
+        specs,
+        lambda group: class_name if group.instances[0] is root_spec else default_class_name(group),
+        reserved=placeholder_names,
     )
     result = GeneratedModule(source="", class_name=class_name)
     _collect_parameters(root_spec.members, "", result.parameters)
@@ -565,12 +583,6 @@ def _shape_of(value: ir.Value | None) -> list[int | str | None] | None:
 
 def _tuple_or_none(shape: list[int | str | None] | None) -> tuple | None:
     return None if shape is None else tuple(shape)
-
-
-def _safe_kwarg(name: str) -> str:
-    """Attribute names come from the model: anything not a plain identifier is renamed."""
-    ident = to_identifier(name, "attr")
-    return ident if ident not in ("input_shape", "output_shape") else f"attr_{ident}"
 
 
 def _attribute_literal(attr: ir.Attr) -> object:
