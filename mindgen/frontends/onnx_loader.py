@@ -61,8 +61,11 @@ def load_onnx(
             f"{path} uses ONNX opset {source_opset}; this onnx package supports up to {_MAX_OPSET}"
         )
     _check_external_data(proto, path.parent)
+    _check_tensor_sizes(proto)
     try:
-        onnx.checker.check_model(proto)
+        # The checker and shape inference serialise the model they get: hand them the
+        # graph without its large weights, so the weights are never copied (issue 8).
+        onnx.checker.check_model(weightless_copy(proto))
     except onnx.checker.ValidationError as exc:
         raise InputError(f"{path} fails the ONNX checker: {_summary(exc)}") from None
     warnings: list[str] = []
@@ -72,7 +75,7 @@ def load_onnx(
         _apply_shapes(proto, shapes)
     if source_opset < CANONICAL_OPSET:
         proto = _upgrade(proto, source_opset, warnings)
-    proto = _infer_shapes(proto, warnings)
+    _copy_inferred_shapes(_infer_shapes(weightless_copy(proto), warnings), proto)
     model = ir.serde.deserialize_model(proto)
     ir.external_data.set_base_dir(model.graph, path.parent)
     return SourceModel(
@@ -83,6 +86,87 @@ def load_onnx(
         producer=" ".join(p for p in (proto.producer_name, proto.producer_version) if p),
         warnings=warnings,
     )
+
+
+# Initializers up to this size stay in the weightless copy: shape inference reads small
+# constants (shapes, axes) to propagate values.
+_SMALL_TENSOR_BYTES = 1024
+
+
+def _tensor_bytes(tensor: onnx.TensorProto) -> int:
+    count = 1
+    for dim in tensor.dims:
+        count *= dim
+    try:
+        itemsize = onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
+    except (KeyError, TypeError, ValueError):
+        itemsize = 1
+    return count * itemsize
+
+
+def weightless_copy(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """The model with large initializers turned into typed graph inputs (no data copied)."""
+    copy = onnx.ModelProto()
+    _copy_fields(proto, copy, skip={"graph"})
+    source, graph = proto.graph, copy.graph
+    _copy_fields(source, graph, skip={"initializer"})
+    inputs = {v.name for v in source.input}
+    for tensor in source.initializer:
+        if tensor.data_location != onnx.TensorProto.EXTERNAL and _tensor_bytes(tensor) <= _SMALL_TENSOR_BYTES:
+            graph.initializer.append(tensor)
+        elif tensor.name not in inputs:
+            graph.input.append(
+                onnx.helper.make_tensor_value_info(tensor.name, tensor.data_type, list(tensor.dims))
+            )
+    return copy
+
+
+def _copy_fields(source, target, skip: set[str]) -> None:
+    """Copies every set field of a protobuf message except those named in skip."""
+    for field, value in source.ListFields():
+        if field.name in skip:
+            continue
+        if field.is_repeated:
+            getattr(target, field.name).extend(value)
+        elif field.message_type is not None:
+            getattr(target, field.name).CopyFrom(value)
+        else:
+            setattr(target, field.name, value)
+
+
+# Types whose raw bytes are not one element per byte-multiple (strings, packed 2/4-bit).
+_UNSIZED_TYPES = frozenset(
+    getattr(onnx.TensorProto, name)
+    for name in ("STRING", "UNDEFINED", "INT4", "UINT4", "FLOAT4E2M1", "INT2", "UINT2")
+    if hasattr(onnx.TensorProto, name)
+)
+
+
+def _check_tensor_sizes(proto: onnx.ModelProto) -> None:
+    """Raw tensor data must hold exactly its declared shape (a truncated or forged file may not)."""
+    for tensor in proto.graph.initializer:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL or not tensor.HasField("raw_data"):
+            continue
+        if tensor.data_type in _UNSIZED_TYPES:
+            continue
+        expected = _tensor_bytes(tensor)
+        if (
+            len(tensor.raw_data) != expected
+            and onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
+        ):
+            raise InputError(
+                f"initializer {tensor.name!r} holds {len(tensor.raw_data)} bytes, "
+                f"but its shape {list(tensor.dims)} needs {expected}"
+            )
+
+
+def _copy_inferred_shapes(inferred: onnx.ModelProto, proto: onnx.ModelProto) -> None:
+    """Takes the value_info (and typed outputs) shape inference found back into the model."""
+    del proto.graph.value_info[:]
+    proto.graph.value_info.extend(inferred.graph.value_info)
+    for original, typed in zip(proto.graph.output, inferred.graph.output, strict=True):
+        if typed.type.HasField("tensor_type"):
+            original.type.CopyFrom(typed.type)
 
 
 def default_opset(proto: onnx.ModelProto) -> int | None:

@@ -2,14 +2,19 @@
 
 from mindgen.targets.mindspore.mappers import (  # noqa: F401
     activation,
+    argmax,
     conv,
+    cumulative,
     elementwise,
     fused,
+    indexing,
     linear,
     logic,
+    losses,
     normalization,
     pooling,
     reduce,
     shape_ops,
+    sorting,
     tensor_ops,
 )
