@@ -64,6 +64,6 @@ def assert_matches_onnxruntime(
             assert len(actual) == len(expected)
             for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
                 assert got.shape == want.shape, f"{mode} output {index}: shape {got.shape} != {want.shape}"
-                assert got.dtype == want.dtype, f"{mode} output {index}: dtype {got.dtype} != {want.dtype}"
+                assert got.dtype.name == want.dtype.name, f"{mode} output {index}: dtype {got.dtype} != {want.dtype}"
                 np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=f"{mode} output {index}")
     return output

@@ -262,8 +262,32 @@ def _apply_shapes(proto: onnx.ModelProto, shapes: Sequence[Sequence[int]]) -> No
             dim.dim_value = size
 
 
+def _spell_out_old_hardmax(proto: onnx.ModelProto) -> None:
+    """Hardmax before opset 13 works on the input flattened to 2-D at `axis`; the version
+    converter keeps the node unchanged, which would silently change its meaning, so the
+    flattening is written out: Reshape(Hardmax(Flatten(x, axis), axis=1), Shape(x))."""
+    nodes = []
+    for index, node in enumerate(proto.graph.node):
+        if node.op_type != "Hardmax" or node.domain not in ("", "ai.onnx"):
+            nodes.append(node)
+            continue
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
+        tag = f"{node.name or 'hardmax'}_{index}_mindgen"
+        shape, flat, hard = f"{tag}_shape", f"{tag}_flat", f"{tag}_2d"
+        nodes += [
+            onnx.helper.make_node("Shape", [node.input[0]], [shape], name=f"{tag}/Shape"),
+            onnx.helper.make_node("Flatten", [node.input[0]], [flat], name=f"{tag}/Flatten", axis=axis),
+            onnx.helper.make_node("Hardmax", [flat], [hard], name=node.name, axis=1),
+            onnx.helper.make_node("Reshape", [hard, shape], list(node.output), name=f"{tag}/Reshape"),
+        ]
+    del proto.graph.node[:]
+    proto.graph.node.extend(nodes)
+
+
 def _upgrade(proto: onnx.ModelProto, source_opset: int, warnings: list[str]) -> onnx.ModelProto:
     """Brings an old model up to the canonical opset so mappers meet one set of semantics."""
+    if source_opset < 13:
+        _spell_out_old_hardmax(proto)
     try:
         return onnx.version_converter.convert_version(proto, CANONICAL_OPSET)
     except Exception as exc:  # the converter raises bare RuntimeErrors from C++

@@ -123,11 +123,6 @@ def test_hardmax_opset11_last_axis(tmp_path):
     check_cases({"axis2": (model, {"x": TIED})}, tmp_path, atol=0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the loader's onnx.version_converter upgrade keeps Hardmax-11 axis=1 unchanged, "
-    "but opset 13 no longer flattens from the axis",
-)
 def test_hardmax_opset11_flattens_from_the_axis(tmp_path):
     model = single_node_model("Hardmax", [("x", F32, [3, 4, 5])], attrs={"axis": 1}, opset=11)
     check_cases({"axis1": (model, {"x": TIED})}, tmp_path, atol=0)
