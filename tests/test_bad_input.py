@@ -157,7 +157,7 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
     ),
     "checker_unknown_op": _save(_relu_model([helper.make_opsetid("", 17)], op="NotAnOnnxOp")),
     "opset_99": _save(_relu_model([helper.make_opsetid("", 99)])),
-    "no_default_opset": _save(_relu_model([helper.make_opsetid("com.example", 1)], domain="com.example")),
+    "no_default_opset": _save(_relu_model([helper.make_opsetid("com.example", 1)])),
     "output_not_empty": _non_empty_output,
     "force_over_foreign_files": _foreign_files_with_force,
     "output_is_file": _output_is_file,

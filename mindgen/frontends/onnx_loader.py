@@ -55,7 +55,10 @@ def load_onnx(
     proto = read_onnx(path)
     source_opset = default_opset(proto)
     if source_opset is None:
-        raise InputError(f"{path} does not import the default ONNX operator set")
+        if any(node.domain in ("", "ai.onnx") for node in proto.graph.node):
+            raise InputError(f"{path} does not import the default ONNX operator set")
+        # Only other domains (ai.onnx.ml, training, custom): nothing to upgrade.
+        source_opset = 0
     if source_opset > _MAX_OPSET:
         raise InputError(
             f"{path} uses ONNX opset {source_opset}; this onnx package supports up to {_MAX_OPSET}"
@@ -73,7 +76,7 @@ def load_onnx(
         proto = _extract(proto, path, input_names, output_names)
     if shapes:
         _apply_shapes(proto, shapes)
-    if source_opset < CANONICAL_OPSET:
+    if 0 < source_opset < CANONICAL_OPSET:
         proto = _upgrade(proto, source_opset, warnings)
     _copy_inferred_shapes(_infer_shapes(weightless_copy(proto), warnings), proto)
     model = ir.serde.deserialize_model(proto)

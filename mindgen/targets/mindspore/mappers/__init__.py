@@ -3,6 +3,7 @@
 from mindgen.targets.mindspore.mappers import (  # noqa: F401
     activation,
     argmax,
+    attention,
     conv,
     cumulative,
     elementwise,
@@ -17,4 +18,5 @@ from mindgen.targets.mindspore.mappers import (  # noqa: F401
     shape_ops,
     sorting,
     tensor_ops,
+    transformer_ops,
 )
