@@ -126,3 +126,33 @@ def test_unmapped_operator_becomes_placeholder_that_imports_constructs_and_is_re
     network = load_network(output)
     with pytest.raises(NotImplementedError, match="FusedGelu"):
         run_network(network, {"x": np.ones((2, 4), np.float32)}, "pynative")
+
+
+def test_mapper_temporaries_become_their_own_lines_and_are_computed_once(tmp_path):
+    from mindgen.targets.mindspore.emission import Infix, Temp, expression
+    from mindgen.targets.mindspore.registry import Registry, default_registry
+
+    registry = Registry()
+    for entry in default_registry().entries():
+        registry.add(entry)
+
+    @registry.register("Square2x", domain="test")
+    def map_square_twice(ctx):
+        doubled = Temp("doubled", Infix("+", ctx.ref(0), ctx.ref(0)))
+        return expression(Infix("*", doubled, doubled), prelude=(doubled,))
+
+    node = helper.make_node("Square2x", ["x"], ["y"], domain="test")
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("test", 1)])
+    onnx.save(model, tmp_path / "m.onnx")
+    mindgen.convert(tmp_path / "m.onnx", tmp_path / "out", registry=registry)
+    code = (tmp_path / "out" / "model.py").read_text()
+    assert "        doubled = x + x\n        y = doubled * doubled\n" in code
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    (result,) = run_network(load_network(tmp_path / "out"), {"x": x}, "graph")
+    np.testing.assert_array_equal(result, (2 * x) ** 2)

@@ -40,6 +40,7 @@ from mindgen.targets.mindspore.emission import (
     NodeMapping,
     Placeholder,
     Ref,
+    Temp,
 )
 
 _WEIGHT_SUFFIXES = re.compile(
@@ -113,7 +114,7 @@ def references(mapping: NodeMapping) -> list[ir.Value]:
         return [v for v in mapping.node.inputs if v is not None]
     found: list[ir.Value] = []
     emission = mapping.result
-    pending = [emission.expr, *(emission.layer.args if emission.layer else ())]
+    pending = [*(t.expr for t in emission.prelude), emission.expr, *(emission.layer.args if emission.layer else ())]
     pending += [v for _, v in emission.layer.kwargs] if emission.layer else []
     while pending:
         expr = pending.pop(0)
@@ -123,6 +124,8 @@ def references(mapping: NodeMapping) -> list[ir.Value]:
             continue
         for name in ("args", "items"):
             pending[0:0] = list(getattr(expr, name, ()))
+        if isinstance(expr, Temp):
+            continue  # its expression is walked through the prelude
         for name in ("left", "right", "operand", "base"):
             if hasattr(expr, name):
                 pending.insert(0, getattr(expr, name))
@@ -359,7 +362,12 @@ class _ClassBuilder:
                 member.bindings.append((weight.param, ParameterBinding("", weight.sources, weight.load, weight.note)))
             self.member_list.append(member)
             self.shared.modules |= renderer.modules | {decl.cls.split(".", 1)[0]}
-        renderer = ExpressionRenderer(self.ref_name, member_attr)
+        temp_names: dict[int, str] = {}
+        renderer = ExpressionRenderer(self.ref_name, member_attr, temp_names)
+        for temp in emission.prelude:
+            text = renderer.render(temp.expr)
+            temp_names[id(temp)] = self.locals.name(("temp", position, id(temp)), temp.hint, "tmp")
+            self.body.append(f"{temp_names[id(temp)]} = {text}")
         expr = renderer.render(emission.expr)
         self.shared.modules |= renderer.modules
         outputs = list(node.outputs[: emission.results]) if emission.results > 1 else [node.outputs[0]]

@@ -17,6 +17,7 @@ from mindgen.targets.mindspore.emission import (
     Prefix,
     Raw,
     Ref,
+    Temp,
     TupleExpr,
 )
 
@@ -48,9 +49,15 @@ def render_literal(value: Literal) -> str:
 class ExpressionRenderer:
     """Renders expressions given how refs and the layer call are spelled; notes used modules."""
 
-    def __init__(self, ref_name: Callable[[Ref], str], layer_attr: str | None = None) -> None:
+    def __init__(
+        self,
+        ref_name: Callable[[Ref], str],
+        layer_attr: str | None = None,
+        temp_names: dict[int, str] | None = None,
+    ) -> None:
         self._ref_name = ref_name
         self._layer_attr = layer_attr
+        self._temp_names = temp_names if temp_names is not None else {}
         self.modules: set[str] = set()
 
     def render(self, expr: Expr) -> str:
@@ -78,6 +85,10 @@ class ExpressionRenderer:
             if self._layer_attr is None:
                 raise ValueError("a LayerCall outside an emission that declares a layer")
             return f"self.{self._layer_attr}({', '.join(self.render(a) for a in expr.args)})"
+        if isinstance(expr, Temp):
+            if id(expr) not in self._temp_names:
+                raise ValueError(f"temporary {expr.hint!r} is used but not in the emission's prelude")
+            return self._temp_names[id(expr)]
         if isinstance(expr, TupleExpr):
             return render_literal(()) if not expr.items else self._tuple(expr.items)
         raise TypeError(f"unknown expression {expr!r}")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 import onnx_ir as ir
 
-Literal = Union[None, bool, int, float, str, tuple, list]
+Literal = None | bool | int | float | str | tuple | list | dict
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,16 @@ class TupleExpr:
     items: tuple[Expr, ...]
 
 
-Expr = Union[Ref, Const, Raw, Call, Infix, Prefix, Index, Attribute, LayerCall, TupleExpr]
+@dataclass(frozen=True, eq=False)
+class Temp:
+    """A value computed once, on its own line before the node's line (`name = expr`), and
+    referenced wherever this object appears. List it in the emission's `prelude`."""
+
+    hint: str
+    expr: Expr
+
+
+Expr = Ref | Const | Raw | Call | Infix | Prefix | Index | Attribute | LayerCall | TupleExpr | Temp
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,8 @@ class Emission:
     layer: Layer | None = None
     # How many of the node's outputs the expression yields (a tuple when more than one).
     results: int = 1
+    # Intermediate values written as their own lines first, in order (see Temp).
+    prelude: tuple[Temp, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,7 +141,7 @@ class Placeholder:
     hint: str = ""
 
 
-MapResult = Union[Emission, Placeholder]
+MapResult = Emission | Placeholder
 
 
 class Unmappable(Exception):
@@ -150,14 +160,14 @@ def call(func: str, *args: Expr | Literal, **kwargs: Expr | Literal) -> Call:
 
 def as_expr(item: Expr | Literal) -> Expr:
     """Wraps a Python literal as Const; leaves expressions alone."""
-    if isinstance(item, (Ref, Const, Raw, Call, Infix, Prefix, Index, Attribute, LayerCall, TupleExpr)):
+    if isinstance(item, (Ref, Const, Raw, Call, Infix, Prefix, Index, Attribute, LayerCall, TupleExpr, Temp)):
         return item
     return Const(item)
 
 
-def expression(expr: Expr, results: int = 1) -> Emission:
-    """An emission that is a plain expression in construct."""
-    return Emission(expr=expr, results=results)
+def expression(expr: Expr, results: int = 1, prelude: Sequence[Temp] = ()) -> Emission:
+    """An emission that is a plain expression in construct (after its prelude lines)."""
+    return Emission(expr=expr, results=results, prelude=tuple(prelude))
 
 
 def layer(
