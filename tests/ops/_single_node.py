@@ -1,4 +1,5 @@
-"""Builds tiny ONNX models (one node under test, fed by graph inputs) and random feeds for them."""
+"""Tiny ONNX models (one node under test, fed by graph inputs), random feeds, and check_cases:
+many such variants checked against onnxruntime as one combined model, one GRAPH compile per test."""
 
 from __future__ import annotations
 

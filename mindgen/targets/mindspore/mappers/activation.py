@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import math
 
+import onnx_ir as ir
+
 from mindgen.targets.mindspore.context import MappingContext, scalar_literal
 from mindgen.targets.mindspore.emission import (
     Const,
     Emission,
     Infix,
+    Raw,
+    TupleExpr,
     Unmappable,
     call,
     expression,
     layer,
 )
 from mindgen.targets.mindspore.registry import register
+
+_FLOAT_TYPES = {ir.DataType.FLOAT, ir.DataType.FLOAT16, ir.DataType.DOUBLE}
 
 # Activations whose ONNX and MindSpore definitions agree and take no attributes.
 PLAIN_ACTIVATIONS = {
@@ -75,7 +81,10 @@ def map_clip_attributes(ctx: MappingContext) -> Emission:
 def _clip(ctx: MappingContext, low: object, high: object) -> Emission:
     low = None if low is None else scalar_literal(low)
     high = None if high is None else scalar_literal(high)
-    if low == 0 and high == 6:
+    if low is None and high is None:
+        return expression(ctx.ref(0))
+    # ops.relu6 only takes float tensors.
+    if low == 0 and high == 6 and ctx.dtype(0) in _FLOAT_TYPES:
         return expression(call("ops.relu6", ctx.ref(0)))
     if low == 0 and high is None:
         return expression(call("ops.relu", ctx.ref(0)))
@@ -102,10 +111,14 @@ def _flattened_softmax(ctx: MappingContext, func: str) -> Emission:
     shape = ctx.shape(0)
     inner = shape[axis:]
     if not all(isinstance(d, int) for d in inner):
-        raise Unmappable("Softmax before opset 13 flattens from `axis`; the trailing dimensions must be static")
+        raise Unmappable(
+            "Softmax before opset 13 flattens from `axis`; the trailing dimensions must be static"
+        )
     size = math.prod(inner)  # type: ignore[arg-type]
     rows = call("ops.reshape", ctx.ref(0), (-1, size))
-    restored = call("ops.reshape", call(func, rows, -1), tuple(d if isinstance(d, int) else -1 for d in shape))
+    restored = call(
+        "ops.reshape", call(func, rows, -1), tuple(d if isinstance(d, int) else -1 for d in shape)
+    )
     if sum(not isinstance(d, int) for d in shape) > 1:
         raise Unmappable("Softmax before opset 13 on an input with several unknown dimensions")
     return expression(restored)
@@ -123,21 +136,26 @@ def map_log_softmax_flattened(ctx: MappingContext) -> Emission:
 
 @register("Dropout", since=12, target="nn.Dropout")
 def map_dropout(ctx: MappingContext) -> Emission:
-    if len(ctx.node.outputs) > 1 and ctx.output(1).uses():
-        raise Unmappable("the Dropout mask output is used")
     training = ctx.const(2)
     if ctx.has_input(2) and (training is None or bool(training.item())):
         raise Unmappable("Dropout in training mode is random; only inference Dropout is mapped")
     ratio = ctx.const(1)
     if ctx.has_input(1) and ratio is None:
         raise Unmappable("the Dropout ratio is computed at run time")
-    p = 0.5 if ratio is None else scalar_literal(ratio.item())
-    return layer("dropout", "nn.Dropout", (ctx.ref(0),), p=p)
+    return _dropout(ctx, 0.5 if ratio is None else scalar_literal(ratio.item()))
 
 
 @register("Dropout", since=7, target="nn.Dropout")
 def map_dropout_attribute(ctx: MappingContext) -> Emission:
-    if len(ctx.node.outputs) > 1 and ctx.output(1).uses():
-        raise Unmappable("the Dropout mask output is used")
-    p = scalar_literal(float(ctx.attr("ratio", 0.5)))
-    return layer("dropout", "nn.Dropout", (ctx.ref(0),), p=p)
+    return _dropout(ctx, scalar_literal(float(ctx.attr("ratio", 0.5))))
+
+
+def _dropout(ctx: MappingContext, p: float) -> Emission:
+    """nn.Dropout keeps the ratio for fine-tuning and is the identity in inference."""
+    x = ctx.ref(0)
+    mask = ctx.output(1) if len(ctx.node.outputs) > 1 else None
+    if mask is None or not (mask.uses() or mask.is_graph_output()):
+        return layer("dropout", "nn.Dropout", (x,), p=p)
+    # In inference Dropout keeps every element, so its mask is all True.
+    keep_all = call("ops.ones_like", x, dtype=Raw("ms.bool_"))
+    return layer("dropout", "nn.Dropout", (x,), p=p, wrap=lambda out: TupleExpr((out, keep_all)), results=2)

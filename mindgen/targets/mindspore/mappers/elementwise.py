@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import onnx_ir as ir
 
-from mindgen.targets.mindspore.context import MappingContext
-from mindgen.targets.mindspore.emission import Emission, Infix, Prefix, call, expression
+from mindgen.targets.mindspore.context import MappingContext, ms_dtype
+from mindgen.targets.mindspore.emission import Emission, Infix, Prefix, Raw, Ref, call, expression
 from mindgen.targets.mindspore.registry import register
 
 # ONNX unary op -> the MindSpore function with the same semantics on every element.
@@ -96,5 +96,13 @@ def map_neg(ctx: MappingContext) -> Emission:
 
 @register("Pow", since=7, target="ops.pow")
 def map_pow(ctx: MappingContext) -> Emission:
+    base_type, exponent_type = ctx.dtype(0), ctx.dtype(1)
     exponent = ctx.operand(1, ctx.rank(0))
+    mixed = base_type is not None and exponent_type is not None and base_type != exponent_type
+    if mixed and base_type in _INTEGER_TYPES and exponent_type not in _INTEGER_TYPES:
+        # ONNX keeps the base type: the float power is truncated back to integers.
+        return expression(call("ops.cast", call("ops.pow", ctx.ref(0), exponent), Raw(ms_dtype(base_type))))
+    if mixed and isinstance(exponent, Ref):
+        # MindSpore refuses some mixed pairs (float32 ** uint32): compute in the base type.
+        exponent = call("ops.cast", exponent, Raw(ms_dtype(base_type)))
     return expression(call("ops.pow", ctx.ref(0), exponent))

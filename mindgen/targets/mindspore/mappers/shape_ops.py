@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import onnx_ir as ir
+
 from mindgen.targets.mindspore.context import Dim, MappingContext
 from mindgen.targets.mindspore.emission import (
     Attribute,
@@ -11,6 +13,7 @@ from mindgen.targets.mindspore.emission import (
     Emission,
     Expr,
     Index,
+    Ref,
     TupleExpr,
     Unmappable,
     call,
@@ -42,7 +45,7 @@ def map_flatten(ctx: MappingContext) -> Emission:
     rank = ctx.require_rank(0)
     axis = int(ctx.attr("axis", 1))
     axis = axis + rank if axis < 0 else axis
-    if axis == 1:
+    if axis == 1 and rank >= 2:
         return expression(call("ops.flatten", ctx.ref(0)))
     shape = ctx.shape(0) or ()
     outer, inner = shape[:axis], shape[axis:]
@@ -56,29 +59,79 @@ def map_flatten(ctx: MappingContext) -> Emission:
 @register("Reshape", since=5, target="ops.reshape")
 def map_reshape(ctx: MappingContext) -> Emission:
     requested = ctx.const(1)
-    allow_zero = int(ctx.attr("allowzero", 0))
     if requested is not None:
-        dims = [int(v) for v in requested.reshape(-1)]
+        entries: list[Expr] | None = [Const(int(v)) for v in requested.reshape(-1)]
+    else:
+        # A shape computed in the graph (Shape -> Gather -> Concat of a dynamic batch):
+        # read the same dimensions from `.shape` so that they stay dynamic.
+        entries = _shape_entries(ctx.input(1))
+    if entries is None:
+        # Otherwise the inferred result shape, keeping its one unknown dimension dynamic.
+        out_shape = ctx.shape(0, output=True)
+        if out_shape is None:
+            raise Unmappable("Reshape to a shape computed at run time whose result shape is unknown")
+        return expression(call("ops.reshape", ctx.ref(0), _target_shape(ctx, out_shape)))
+    if not int(ctx.attr("allowzero", 0)) and Const(0) in entries:
+        # 0 copies the input dimension: a literal when known, else read from x.shape.
         in_shape = ctx.shape(0)
-        if not allow_zero and 0 in dims:
-            # 0 copies the input dimension: a literal when known, else read from x.shape.
-            if in_shape is None:
-                raise Unmappable("Reshape with 0 (copy) entries on an input of unknown rank")
-            items: list[Expr] = []
-            for i, d in enumerate(dims):
-                copied = in_shape[i] if d == 0 else d
-                if isinstance(copied, int):
-                    items.append(Const(copied))
-                else:
-                    items.append(Index(Attribute(ctx.ref(0), "shape"), str(i)))
-            return expression(call("ops.reshape", ctx.ref(0), TupleExpr(tuple(items))))
-        return expression(call("ops.reshape", ctx.ref(0), tuple(dims)))
-    # The shape is computed in the graph (e.g. from Shape of a dynamic batch): use the
-    # inferred output shape, keeping its one unknown dimension dynamic.
-    out_shape = ctx.shape(0, output=True)
-    if out_shape is None:
-        raise Unmappable("Reshape to a shape computed at run time whose result shape is unknown")
-    return expression(call("ops.reshape", ctx.ref(0), _target_shape(ctx, out_shape)))
+        if in_shape is None:
+            raise Unmappable("Reshape with 0 (copy) entries on an input of unknown rank")
+        entries = [_dim_expr(ctx, i, in_shape[i]) if e == Const(0) else e for i, e in enumerate(entries)]
+    return expression(call("ops.reshape", ctx.ref(0), TupleExpr(tuple(entries))))
+
+
+def _dim_expr(ctx: MappingContext, axis: int, dim: Dim) -> Expr:
+    return Const(dim) if isinstance(dim, int) else Index(Attribute(ctx.ref(0), "shape"), str(axis))
+
+
+def _shape_entries(value: ir.Value | None) -> list[Expr] | None:
+    """A 1-D int64 shape tensor as one expression per entry, when it is built from shapes."""
+    if value is None:
+        return None
+    if value.const_value is not None:
+        return [Const(int(v)) for v in value.const_value.numpy().reshape(-1)]
+    node = value.producer()
+    if node is None or node.domain not in ("", "ai.onnx"):
+        return None
+    if node.op_type == "Shape" and node.inputs[0] is not None and node.inputs[0].shape is not None:
+        source = node.inputs[0]
+        rank = len(source.shape)
+        start = _attr_int(node, "start", 0)
+        end = _attr_int(node, "end", rank)
+        return [_source_dim(source, i) for i in range(rank)[start:end]]
+    if node.op_type == "Concat" and _attr_int(node, "axis", 0) in (0, -1):
+        parts = [_shape_entries(v) for v in node.inputs]
+        return None if any(p is None for p in parts) else [e for p in parts for e in p]  # type: ignore[union-attr]
+    if node.op_type in ("Unsqueeze", "Squeeze", "Identity") and _is_rank_at_most_1(node):
+        return _shape_entries(node.inputs[0])
+    if node.op_type == "Gather" and node.inputs[1] is not None and node.inputs[1].const_value is not None:
+        entries = _shape_entries(node.inputs[0])
+        indices = node.inputs[1].const_value.numpy().reshape(-1)
+        if (
+            entries is None
+            or indices.size == 0
+            or not all(-len(entries) <= i < len(entries) for i in indices)
+        ):
+            return None
+        return [entries[int(i)] for i in indices]
+    return None
+
+
+def _source_dim(source: ir.Value, axis: int) -> Expr:
+    dim = source.shape[axis]
+    return Const(dim) if isinstance(dim, int) else Index(Attribute(Ref(source), "shape"), str(axis))
+
+
+def _attr_int(node: ir.Node, name: str, default: int) -> int:
+    found = node.attributes.get(name)
+    return default if found is None else found.as_int()
+
+
+def _is_rank_at_most_1(node: ir.Node) -> bool:
+    """Squeeze/Unsqueeze between a scalar and a 1-element vector only renames the entry."""
+    return all(
+        v is not None and v.shape is not None and len(v.shape) <= 1 for v in (node.inputs[0], node.outputs[0])
+    )
 
 
 @register("Transpose", since=1, target="ops.transpose")

@@ -34,6 +34,8 @@ def map_concat(ctx: MappingContext) -> Emission:
 @register("Split", since=2, target="ops.split")
 def map_split(ctx: MappingContext) -> Emission:
     outputs = len(ctx.node.outputs)
+    if outputs == 1:
+        return expression(ctx.ref(0))
     axis = int(ctx.attr("axis", 0))
     if ctx.opset >= 13:
         sizes = ctx.const_ints(1, "split sizes")
@@ -49,6 +51,8 @@ def map_split(ctx: MappingContext) -> Emission:
         # Equal pieces, the last one smaller when the size does not divide (opset 18 rule).
         step = -(-size // outputs)
         sizes = [min(step, size - i * step) for i in range(outputs)]
+        if sizes[-1] <= 0:
+            raise Unmappable(f"Split of {size} elements into {outputs} pieces leaves an empty piece")
     return expression(call("ops.split", ctx.ref(0), tuple(sizes), axis), results=outputs)
 
 
@@ -82,7 +86,9 @@ def map_slice_attributes(ctx: MappingContext) -> Emission:
     return _slice(ctx, starts, ends, axes, [1] * len(axes))
 
 
-def _slice(ctx: MappingContext, starts: list[int], ends: list[int], axes: list[int], steps: list[int]) -> Emission:
+def _slice(
+    ctx: MappingContext, starts: list[int], ends: list[int], axes: list[int], steps: list[int]
+) -> Emission:
     if not axes:
         return expression(ctx.ref(0))
     if any(a < 0 for a in axes):
@@ -90,6 +96,18 @@ def _slice(ctx: MappingContext, starts: list[int], ends: list[int], axes: list[i
         axes = [a + rank if a < 0 else a for a in axes]
     if 0 in steps:
         raise Unmappable("Slice with a zero step")
+    shape = ctx.shape(0)
+    starts = list(starts)
+    for i, (start, axis, step) in enumerate(zip(starts, axes, steps, strict=True)):
+        # Stepping backwards from before the first element: ONNX clamps to element 0,
+        # Python slicing yields nothing.
+        if step < 0 and start < -1:
+            dim = shape[axis] if shape is not None and axis < len(shape) else None
+            if not isinstance(dim, int):
+                raise Unmappable(
+                    "Slice stepping backwards from a negative start on a dimension unknown at conversion time"
+                )
+            starts[i] = max(start, -dim)
     return expression(Index(ctx.ref(0), _slice_key(starts, ends, axes, steps)))
 
 
@@ -134,23 +152,47 @@ def _pad(ctx: MappingContext, pads: list[int], value: object, axes: list[int] | 
     begins, ends = [0] * rank, [0] * rank
     for i, axis in enumerate(axes):
         begins[axis], ends[axis] = pads[i], pads[count + i]
-    # ops.pad wants (begin, end) pairs from the last axis backwards, like torch.
     first = next((a for a in range(rank) if begins[a] or ends[a]), rank)
-    order = tuple(p for a in reversed(range(first, rank)) for p in (begins[a], ends[a]))
-    if not order:
+    if first == rank:
         return expression(ctx.ref(0))
-    if mode != "constant" and rank < 3:
-        raise Unmappable(f"Pad mode {mode!r} on a rank-{rank} input (MindSpore needs rank >= 3)")
-    kwargs: dict[str, object] = {}
-    if mode != "constant":
-        kwargs["mode"] = PAD_MODES[mode]
-    elif value not in (None, 0, 0.0):
-        kwargs["value"] = scalar_literal(np.float32(value) if isinstance(value, float) else value)
-    return expression(call("ops.pad", ctx.ref(0), order, **kwargs))
+    if mode == "constant":
+        kwargs = {} if value in (None, 0, 0.0) else {"value": _pad_value(value)}
+        return expression(call("ops.pad", ctx.ref(0), _torch_order(begins, ends, first), **kwargs))
+    return _pad_borders(ctx, PAD_MODES[mode], begins, ends, rank - first)
+
+
+def _torch_order(begins: list[int], ends: list[int], first: int) -> tuple[int, ...]:
+    """ops.pad wants (begin, end) pairs from the last axis backwards, like torch."""
+    return tuple(p for a in reversed(range(first, len(begins))) for p in (begins[a], ends[a]))
+
+
+def _pad_value(value: object) -> int | float | bool:
+    return scalar_literal(np.float32(value) if isinstance(value, float) else value)
+
+
+def _pad_borders(ctx: MappingContext, mode: str, begins: list[int], ends: list[int], padded: int) -> Emission:
+    """reflect/replicate/circular: MindSpore pads the last n axes of a rank n+1 or n+2 input only."""
+    rank = len(begins)
+    # n = 1 or 2 for reflect, up to 3 for the others (measured on MindSpore 2.10 CPU).
+    most = 2 if mode == "reflect" else 3
+    # Unpadded axes may join the padded ones (with zero pads) to reach an accepted length.
+    n = max(padded, rank - 2, 1)
+    if n > most:
+        raise Unmappable(
+            f"Pad mode {mode!r} over the last {n} axes of a rank-{rank} input (MindSpore pads at most {most})"
+        )
+    order = _torch_order(begins, ends, rank - n)
+    if n <= rank - 1:
+        return expression(call("ops.pad", ctx.ref(0), order, mode=mode))
+    # Every axis is padded (or the input is 1-D): pad a view with a leading axis of 1.
+    return expression(Index(call("ops.pad", call("ops.expand_dims", ctx.ref(0), 0), order, mode=mode), "0"))
 
 
 @register("Cast", since=6, target="ops.cast")
 def map_cast(ctx: MappingContext) -> Emission:
+    source = ctx.dtype(0)
+    if source is not None:
+        ms_dtype(source)  # Unmappable for types MindSpore lacks (float8, int4): they cannot even be fed
     return expression(call("ops.cast", ctx.ref(0), Raw(ms_dtype(int(ctx.attr("to"))))))
 
 
