@@ -3,7 +3,6 @@ many such variants checked against onnxruntime as one combined model, one GRAPH 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -13,20 +12,6 @@ import onnx
 import onnx.compose
 from harness import convert_model
 from onnx import helper, numpy_helper
-
-from mindgen.runtime import load_network
-
-
-def _load_network_without_empty_checkpoint(output_dir: str | Path, **options: object):
-    """Most one-node models have no weights; MindSpore refuses to load an empty checkpoint."""
-    report = json.loads((Path(output_dir) / "report.json").read_text())
-    if report["summary"]["parameters"] == 0:
-        options["checkpoint"] = False
-    return load_network(output_dir, **options)
-
-
-# Workaround until mindgen.runtime.load_network skips a checkpoint with no parameters.
-harness.load_network = _load_network_without_empty_checkpoint
 
 # A graph input: (name, numpy dtype, shape); str dims are symbolic (fed with `batch`).
 InputSpec = tuple[str, type, Sequence[int | str]]

@@ -6,7 +6,9 @@ import numpy as np
 
 from mindgen.targets.mindspore.context import MappingContext, ms_dtype, scalar_literal
 from mindgen.targets.mindspore.emission import (
+    Const,
     Emission,
+    Expr,
     Index,
     Raw,
     TupleExpr,
@@ -129,10 +131,10 @@ PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "replicate", 
 
 @register("Pad", since=11, target="ops.pad")
 def map_pad(ctx: MappingContext) -> Emission:
+    if (ctx.has_input(1) and ctx.const(1) is None) or (ctx.has_input(2) and ctx.const(2) is None):
+        return _pad_at_run_time(ctx)
     pads = ctx.const_ints(1, "pads")
     value = ctx.const(2)
-    if ctx.has_input(2) and value is None:
-        raise Unmappable("the Pad value is computed at run time")
     axes = ctx.const_ints(3, "Pad axes")
     return _pad(ctx, pads or [], None if value is None else value.item(), axes)
 
@@ -159,6 +161,24 @@ def _pad(ctx: MappingContext, pads: list[int], value: object, axes: list[int] | 
         kwargs = {} if value in (None, 0, 0.0) else {"value": _pad_value(value)}
         return expression(call("ops.pad", ctx.ref(0), _torch_order(begins, ends, first), **kwargs))
     return _pad_borders(ctx, PAD_MODES[mode], begins, ends, rank - first)
+
+
+def _pad_at_run_time(ctx: MappingContext) -> Emission:
+    """Pads or the fill value computed in the graph: ops.PadV3 takes both as tensors (and crops
+    with negative pads), after the ONNX [begins..., ends...] order is turned into torch order."""
+    if str(ctx.attr("mode", "constant")) != "constant" or ctx.has_input(3):
+        raise Unmappable("run-time pads are mapped for constant mode over all axes only")
+    rank = ctx.require_rank(0)
+    pads = ctx.const(1)
+    if pads is None:
+        onnx_pads = ctx.ref(1)
+        pairs = call("ops.stack", TupleExpr((Index(onnx_pads, f":{rank}"), Index(onnx_pads, f"{rank}:"))), -1)
+        order: Expr = call("ops.reshape", call("ops.flip", pairs, (0,)), (-1,))
+    else:
+        flat = [int(v) for v in pads.reshape(-1)]
+        order = Const(_torch_order(flat[:rank], flat[rank:], 0))
+    args = (ctx.ref(0), order, ctx.ref(2)) if ctx.has_input(2) else (ctx.ref(0), order)
+    return expression(call("ops.PadV3()", *args))
 
 
 def _torch_order(begins: list[int], ends: list[int], first: int) -> tuple[int, ...]:
