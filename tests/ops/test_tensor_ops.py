@@ -6,6 +6,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 from _single_node import check_cases, make_model, single_node_model, unmapped_count
+from harness import assert_matches_onnxruntime
 from onnx import helper
 
 F32, I64, I32 = np.float32, np.int64, np.int32
@@ -265,8 +266,11 @@ PLACEHOLDERS = {
         initializers={"e": np.array([3], I64)},
         output_shapes={"y": [4, 5]},
     ),
-    "pad_pads_from_graph_input": lambda: single_node_model(
-        "Pad", [("x", F32, [4, 5]), ("p", I64, [4])], output_shapes={"y": [5, 6]}
+    "reflect_pad_pads_from_graph_input": lambda: single_node_model(
+        "Pad",
+        [("x", F32, [2, 4, 5]), ("p", I64, [6])],
+        attrs={"mode": "reflect"},
+        output_shapes={"y": [2, 5, 6]},
     ),
     "reflect_pad_on_every_axis_of_rank4": lambda: single_node_model(
         "Pad", [("x", F32, [2, 3, 4, 5]), "p"], attrs={"mode": "reflect"}, initializers={"p": np.ones(8, I64)}
@@ -283,3 +287,15 @@ PLACEHOLDERS = {
 @pytest.mark.parametrize("build", PLACEHOLDERS.values(), ids=PLACEHOLDERS.keys())
 def test_unmappable_variant_is_a_placeholder(build, tmp_path):
     assert unmapped_count(build(), tmp_path) == 1
+
+
+def test_pad_with_pads_and_value_computed_at_run_time(tmp_path):
+    model = single_node_model(
+        "Pad", [("x", F32, [2, 3, 4]), ("p", I64, [6]), ("v", F32, [])], output_shapes={"y": [2, 3, 5]}
+    )
+    feeds = {
+        "x": np.random.default_rng(0).standard_normal((2, 3, 4)).astype(F32),
+        "p": np.array([0, 1, 0, 0, -1, 1], I64),  # pads one row in front, crops one row, pads one column
+        "v": np.array(2.5, F32),
+    }
+    assert_matches_onnxruntime(model, tmp_path, feeds, atol=0)
