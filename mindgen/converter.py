@@ -47,11 +47,24 @@ def load_source(
     shapes: Sequence[Sequence[int]] | None = None,
     input_nodes: Sequence[str] | None = None,
     output_nodes: Sequence[str] | None = None,
+    layout: str | None = None,
+    emit_onnx: str | os.PathLike[str] | None = None,
 ) -> SourceModel:
     """Reads a model file with the frontend its format needs."""
     path = Path(model)
-    if path.suffix.lower() == ".pb":
-        raise InputError(f"{path}: TensorFlow frozen graphs are not supported yet; export to ONNX first")
+    from mindgen.frontends.tensorflow import is_tensorflow_path, load_tensorflow
+
+    if is_tensorflow_path(path):
+        return load_tensorflow(
+            path,
+            shapes=shapes,
+            input_names=input_nodes,
+            output_names=output_nodes,
+            layout=layout,
+            emit_onnx=emit_onnx,
+        )
+    if layout is not None or emit_onnx is not None:
+        raise InputError("--layout and --emit-onnx apply to TensorFlow graphs (.pb)")
     from mindgen.frontends.onnx_loader import load_onnx
 
     return load_onnx(path, shapes=shapes, input_names=input_nodes, output_names=output_nodes)
@@ -69,6 +82,8 @@ def convert(
     registry: Registry | None = None,
     progress: Progress | None = None,
     flat: bool = False,
+    layout: str | None = None,
+    emit_onnx: str | os.PathLike[str] | None = None,
 ) -> ConversionReport:
     """Converts a model file into model.py, model.ckpt, weight_map.json and the report.
 
@@ -81,7 +96,14 @@ def convert(
         check_output_dir(reports, force)
     timer = _Timer()
     with timer.phase("load"):
-        source = load_source(model, shapes=shapes, input_nodes=input_nodes, output_nodes=output_nodes)
+        source = load_source(
+            model,
+            shapes=shapes,
+            input_nodes=input_nodes,
+            output_nodes=output_nodes,
+            layout=layout,
+            emit_onnx=emit_onnx,
+        )
     with timer.phase("passes"):
         pass_records = run_passes(source.model)
     with timer.phase("mapping"):
