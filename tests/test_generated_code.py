@@ -156,3 +156,24 @@ def test_mapper_temporaries_become_their_own_lines_and_are_computed_once(tmp_pat
     x = np.arange(6, dtype=np.float32).reshape(2, 3)
     (result,) = run_network(load_network(tmp_path / "out"), {"x": x}, "graph")
     np.testing.assert_array_equal(result, (2 * x) ** 2)
+
+
+def test_network_class_keeps_its_name_when_a_module_shares_it(tmp_path):
+    weight = numpy_helper.from_array(np.ones((4, 4), np.float32), "w")
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["h"], name="/resnet_v1/block/fc/MatMul"),
+        helper.make_node("Relu", ["h"], ["y"], name="/resnet_v1/Relu"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+        [weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    output, report = convert_model(model, tmp_path, "resnet_v1")
+    assert report["network_class"] == "ResnetV1"
+    assert "class ResnetV1(nn.Cell)" in (output / "model.py").read_text()
+    x = np.ones((2, 4), np.float32)
+    np.testing.assert_allclose(run_network(load_network(output), {"x": x}, "pynative")[0], np.full((2, 4), 4.0))

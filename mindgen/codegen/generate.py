@@ -506,7 +506,7 @@ def generate_module(
     placeholder_names = {str(info["name"]) for info in shared.placeholder_classes.values()}
     groups = fold_classes(
         specs,
-        lambda group: class_name if group.instances[0] is root_spec else default_class_name(group),
+        lambda group: class_name if group.instances[0] is root_spec else _module_class_name(group, class_name),
         reserved=placeholder_names,
     )
     result = GeneratedModule(source="", class_name=class_name)
@@ -534,6 +534,12 @@ def generate_module(
     )
     result.source = format_source(text) if formatter else text
     return result
+
+
+def _module_class_name(group, network_class: str) -> str:
+    """A sub-module's class name, never the network's own (the report and users refer to it)."""
+    name = default_class_name(group)
+    return f"{name}Module" if name == network_class else name
 
 
 def _class_doc(group) -> str:

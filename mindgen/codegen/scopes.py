@@ -75,7 +75,7 @@ def build_scopes(mappings: Sequence[NodeMapping], *, flat: bool = False) -> Scop
         scope = root
         for depth in range(len(owner)):
             scope = scope.children.setdefault(owner[depth], Scope(owner[: depth + 1]))
-        attr = paths[index][-1] if index in members else None
+        attr = paths[index][-1] if index in members and paths[index] else None
         if _declares_member(mapping) and attr is None:
             attr = ""  # a member without a module path: named from its kind later
         scope.items.append((index, mapping, attr))
