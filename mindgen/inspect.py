@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import os
 
-from mindgen.frontends.onnx_loader import load_onnx
+from mindgen.converter import load_source
 from mindgen.report.model import TensorInfo
 from mindgen.targets.mindspore.registry import default_registry
 
@@ -18,7 +18,7 @@ def _shape_text(info: TensorInfo) -> str:
 
 def describe_model(path: str | os.PathLike[str]) -> str:
     """A plain-text description: I/O, opset, producer, operator histogram, mappability."""
-    source = load_onnx(path)
+    source = load_source(path)
     graph = source.graph
     registry = default_registry()
     lines = [f"model:    {source.path}", f"format:   {source.format}"]
