@@ -54,13 +54,58 @@ def build_parser() -> argparse.ArgumentParser:
         "--output_nodes", nargs="+", metavar="NAME", help="cut the graph: end at these tensors"
     )
     convert.add_argument("--example", action="store_true", help="convert the bundled example model")
+    convert.add_argument("--flat", action="store_true", help="write one network class, not one per module")
+    convert.add_argument(
+        "--verify", action="store_true", help="then verify the result against the source (exit 1 on mismatch)"
+    )
     convert.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
     inspect = commands.add_parser("inspect", help="show a model's inputs, outputs and operators")
     inspect.add_argument("model", help="the .onnx file to inspect")
 
     commands.add_parser("ops", help="list the operators mindgen maps, from its registry")
+    _add_verify_parser(commands)
     return parser
+
+
+def _add_verify_parser(commands) -> None:
+    verify = commands.add_parser(
+        "verify", help="run the source and the converted network on the same inputs and compare"
+    )
+    verify.add_argument("model", help="the source model (.onnx or .pb)")
+    verify.add_argument(
+        "output", help="the conversion's output directory (model.py, model.ckpt, report.json)"
+    )
+    verify.add_argument("--inputs", metavar="FILE", help="inputs from a .npz (by input name) or .npy file")
+    # Numbers are parsed in _verify, so that a bad value is one error line and not a usage dump.
+    verify.add_argument("--shape", nargs="+", metavar="DIMS", help="random input shapes (fills unknown dims)")
+    verify.add_argument(
+        "--samples", default="1", metavar="N", help="number of seeded random batches (default 1)"
+    )
+    verify.add_argument("--seed", default="0", metavar="N", help="seed of the random batches (default 0)")
+    verify.add_argument("--rtol", metavar="R", help="relative tolerance (default 1e-4; 1e-3 for float16)")
+    verify.add_argument("--atol", metavar="A", help="absolute tolerance (default 1e-5; 1e-3 for float16)")
+    verify.add_argument(
+        "--mode",
+        choices=("pynative", "graph", "both"),
+        default="both",
+        help="MindSpore mode(s) (default both)",
+    )
+    verify.add_argument("--locate", action="store_true", help="on mismatch, name the first diverging node")
+    verify.add_argument(
+        "--export-mindir",
+        nargs="?",
+        const=True,
+        metavar="FILE",
+        help="export MINDIR, reload and compare it (kept in FILE, a .mindir path, if given)",
+    )
+    verify.add_argument(
+        "--train-step", action="store_true", help="check a few optimizer steps train the network"
+    )
+    verify.add_argument(
+        "--report", dest="report_dir", metavar="DIR", help="where report.json is, if not in OUTPUT"
+    )
+    verify.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    commands = {"convert": _convert, "inspect": _inspect, "ops": lambda _: _ops()}
+    commands = {"convert": _convert, "inspect": _inspect, "ops": lambda _: _ops(), "verify": _verify}
     try:
         code = commands[args.command](args)
         sys.stdout.flush()  # a closed pipe must surface here, not as a warning at exit
@@ -127,6 +172,7 @@ def _convert(args: argparse.Namespace) -> int:
         input_nodes=args.input_nodes,
         output_nodes=args.output_nodes,
         progress=None if args.quiet else _progress_printer(),
+        flat=args.flat,
     )
     if not args.quiet:
         summary = report.summary
@@ -143,7 +189,58 @@ def _convert(args: argparse.Namespace) -> int:
         print(f"  {report.files['report']}  (and report.json)")
         if report.unmapped:
             print(f"{len(report.unmapped)} operator(s) left to finish by hand; see the report.")
+    if args.verify:
+        from mindgen.verify import run_verification
+
+        result = run_verification(model, output, report_dir=report_dir)
+        return _verdict(result, args.quiet, f"mindgen verify {model} {output} --locate")
     return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from mindgen.verify import run_verification
+
+    mindir = args.export_mindir
+    if isinstance(mindir, str) and not mindir.endswith(".mindir"):
+        raise InputError(f"--export-mindir FILE must end in .mindir, not {mindir!r}")
+    result = run_verification(
+        args.model,
+        args.output,
+        report_dir=args.report_dir,
+        inputs=Path(args.inputs) if args.inputs else None,
+        shapes=[parse_shape(text) for text in args.shape] if args.shape else None,
+        samples=_parse_number(args.samples, "--samples", int),
+        seed=_parse_number(args.seed, "--seed", int),
+        rtol=_parse_number(args.rtol, "--rtol", float) if args.rtol is not None else None,
+        atol=_parse_number(args.atol, "--atol", float) if args.atol is not None else None,
+        modes=("pynative", "graph") if args.mode == "both" else (args.mode,),
+        locate=args.locate,
+        export_mindir=bool(mindir),
+        mindir_path=Path(mindir) if isinstance(mindir, str) else None,
+        train_step=args.train_step,
+    )
+    hint = "" if args.locate else f"mindgen verify {args.model} {args.output} --locate"
+    return _verdict(result, args.quiet, hint)
+
+
+def _verdict(result, quiet: bool, locate_hint: str) -> int:
+    """Prints the table; a failed verification becomes exit code 1 (VerificationError)."""
+    from mindgen.errors import VerificationError
+
+    if not quiet:
+        print(result.table())
+        if not result.passed and locate_hint:
+            print(f"To find the first diverging node: {locate_hint}")
+    if not result.passed:
+        raise VerificationError(result.summary())
+    return 0
+
+
+def _parse_number(text: str, option: str, kind: type) -> int | float:
+    try:
+        return kind(text)
+    except ValueError:
+        raise InputError(f"invalid {option} {text!r}: expected a number") from None
 
 
 def _progress_printer():
