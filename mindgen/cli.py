@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     convert = commands.add_parser("convert", help="convert a model into model.py + model.ckpt + report")
-    convert.add_argument("model", nargs="?", help="the .onnx file to convert")
+    convert.add_argument("model", nargs="?", help="the .onnx or TensorFlow frozen .pb file to convert")
     convert.add_argument("--model_file", dest="model_file", help="alias of MODEL (MindConverter)")
     convert.add_argument("-o", "--output", help="output directory (default: <model name>_mindspore)")
     convert.add_argument("--report", dest="report_dir", help="write report and weight map to this directory")
@@ -52,6 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     convert.add_argument(
         "--output_nodes", nargs="+", metavar="NAME", help="cut the graph: end at these tensors"
+    )
+    convert.add_argument(
+        "--layout",
+        choices=("source", "nchw"),
+        help="TensorFlow graphs: keep the source NHWC interface (default) or take and return NCHW",
+    )
+    convert.add_argument(
+        "--emit-onnx", dest="emit_onnx", metavar="FILE", help="TensorFlow graphs: also write the canonical ONNX graph"
     )
     convert.add_argument("--example", action="store_true", help="convert the bundled example model")
     convert.add_argument("--flat", action="store_true", help="write one network class, not one per module")
@@ -154,7 +162,7 @@ def _convert(args: argparse.Namespace) -> int:
             raise InputError("--example converts the bundled model; do not also give MODEL")
         model = str(example_model_path())
     if not model:
-        raise InputError("no model given: mindgen convert MODEL.onnx (or --example)")
+        raise InputError("no model given: mindgen convert MODEL.onnx|MODEL.pb (or --example)")
     output = Path(args.output or f"{Path(model).stem}_mindspore")
     shapes = [parse_shape(text) for text in args.shape] if args.shape else None
     report_dir = Path(args.report_dir) if args.report_dir else None
@@ -173,6 +181,8 @@ def _convert(args: argparse.Namespace) -> int:
         output_nodes=args.output_nodes,
         progress=None if args.quiet else _progress_printer(),
         flat=args.flat,
+        layout=args.layout,
+        emit_onnx=args.emit_onnx,
     )
     if not args.quiet:
         summary = report.summary

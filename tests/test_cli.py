@@ -203,3 +203,38 @@ def test_closed_pipe_is_not_an_error(tmp_path):
     assert process.wait(timeout=120) == 0
     assert process.stderr.read() == b""
     process.stderr.close()
+
+
+def test_tensorflow_graph_with_nchw_layout_and_emitted_onnx(tmp_path):
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    from mindgen.runtime import load_network
+
+    fixture = Path(__file__).parent / "fixtures" / "tf" / "resnet.pb"
+    _ok(
+        run_mindgen(
+            "convert",
+            str(fixture),
+            "-o",
+            "out",
+            "--layout",
+            "nchw",
+            "--emit-onnx",
+            "canonical.onnx",
+            cwd=tmp_path,
+        )
+    )
+    canonical = onnx.load(tmp_path / "canonical.onnx")
+    onnx.checker.check_model(canonical, full_check=True)
+    session = ort.InferenceSession(canonical.SerializeToString(), providers=["CPUExecutionProvider"])
+    (source_input,) = session.get_inputs()
+    shape = [d if isinstance(d, int) else 2 for d in source_input.shape]
+    assert shape[1] < shape[2], "--layout nchw puts channels second"
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    (expected,) = session.run(None, {source_input.name: x})
+    import mindspore as ms
+
+    got = load_network(tmp_path / "out")(ms.Tensor(x))
+    np.testing.assert_allclose(got.asnumpy(), expected, atol=1e-4)
