@@ -470,7 +470,18 @@ def _build_specs(scope: Scope, facts: _GraphFacts, shared: _Shared, specs: list[
     spec.sequential = _sequential_items(spec, builder) if scope.path else None
     if spec.sequential is None:
         specs.append(spec)
+    else:
+        _renumber_rows(shared, scope.path, spec.sequential)
     return spec
+
+
+def _renumber_rows(shared: _Shared, path: tuple[str, ...], items: list[Member]) -> None:
+    """Members of an nn.SequentialCell are reached by index: the report's paths say so."""
+    for index, member in enumerate(items):
+        old, new = ".".join([*path, member.attr]), ".".join([*path, str(index)])
+        for i, (position, row) in enumerate(shared.rows):
+            if row.generated == old or row.generated.startswith(old + "."):
+                shared.rows[i] = (position, dataclasses.replace(row, generated=new + row.generated[len(old) :]))
 
 
 def _sequential_items(spec: ClassSpec, builder: _ClassBuilder) -> list[Member] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import onnx_ir as ir
 
 from mindgen.targets.mindspore.context import MappingContext, scalar_literal
@@ -142,7 +143,7 @@ def map_dropout(ctx: MappingContext) -> Emission:
     ratio = ctx.const(1)
     if ctx.has_input(1) and ratio is None:
         raise Unmappable("the Dropout ratio is computed at run time")
-    return _dropout(ctx, 0.5 if ratio is None else scalar_literal(ratio.item()))
+    return _dropout(ctx, 0.5 if ratio is None else scalar_literal(np.float32(ratio.item())))
 
 
 @register("Dropout", since=7, target="nn.Dropout")
