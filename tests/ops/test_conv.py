@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _reference import check_reference
+from _single_node import check_cases, unmapped_count
+from _single_node import single_node_model as node_model
 from _single_node_conv import F16_TOLERANCE, check, single_node_model, unmapped, weights
 
 # id -> (input shape, weight shape, attributes, has bias). "N" is a symbolic batch.
@@ -191,8 +194,10 @@ def test_conv_transpose(case, tmp_path):
     check(single_node_model("ConvTranspose", inputs, attrs, initializers), tmp_path, batches=batches)
 
 
-def test_conv_with_weight_computed_at_run_time_is_reported(tmp_path):
-    model = single_node_model("Conv", [("x", [1, 3, 6, 6]), ("w", [4, 3, 3, 3])])
+def test_conv_with_run_time_weight_of_unknown_shape_is_reported(tmp_path):
+    model = single_node_model(
+        "Conv", [("x", [1, 3, 6, 6]), ("w", [4, 3, "k", "k"])], {"kernel_shape": [3, 3]}
+    )
     [entry] = unmapped(model, tmp_path)
     assert entry["op_type"] == "Conv"
     assert "weight" in entry["reason"]
@@ -207,7 +212,6 @@ def test_conv_same_lower_with_unknown_spatial_size_is_reported(tmp_path):
 
 # ConvTranspose variants without an exact mapping: id -> (attributes, words in the reason).
 CONV_TRANSPOSE_UNMAPPED = {
-    "output_shape": ({"strides": [2, 2], "output_shape": [10, 10]}, "output_shape"),
     # onnxruntime makes the output 10 long; ONNX shape inference says 11.
     "same_upper_output_padding": (
         {"strides": [2, 2], "auto_pad": "SAME_UPPER", "output_padding": [1, 1]},
@@ -243,3 +247,96 @@ def test_float64_conv_is_reported(tmp_path):
         "Conv",
         "Conv on DOUBLE input: MindSpore's CPU layer has no such kernel",
     )
+
+
+# Weights fed at run time (as every ONNX conformance case has them): ops.conv*d and the primitives.
+RUNTIME_CONV = {
+    "1d_asymmetric_pads_stride": ([2, 4, 11], [6, 4, 3], {"pads": [2, 1], "strides": [2]}),
+    "2d_groups_dilation": (
+        [2, 4, 9, 8],
+        [6, 2, 3, 2],
+        {"group": 2, "dilations": [2, 1], "pads": [1, 1, 1, 1]},
+    ),
+    "2d_asymmetric_pads": ([2, 3, 7, 5], [4, 3, 3, 3], {"pads": [1, 0, 2, 1], "strides": [2, 2]}),
+    "2d_same_upper": ([2, 3, 9, 8], [4, 3, 3, 3], {"auto_pad": "SAME_UPPER", "strides": [2, 2]}),
+    "2d_same_lower": ([2, 3, 8, 8], [4, 3, 3, 3], {"auto_pad": "SAME_LOWER", "strides": [2, 2]}),
+    "3d_pads": ([1, 2, 5, 6, 5], [4, 2, 3, 2, 3], {"pads": [1, 0, 1, 1, 0, 1]}),
+}
+RUNTIME_CONV_TRANSPOSE = {
+    "1d_pads_output_padding": ([2, 4, 7], [4, 3, 3], {"strides": [2], "pads": [2, 1], "output_padding": [1]}),
+    "2d_groups_dilation": ([2, 4, 5, 5], [4, 3, 3, 2], {"group": 2, "dilations": [2, 1], "strides": [2, 3]}),
+    "2d_output_padding": (
+        [2, 4, 5, 6],
+        [4, 3, 3, 3],
+        {"strides": [2, 3], "pads": [1, 0, 0, 2], "output_padding": [1, 2]},
+    ),
+    "2d_same_lower": ([2, 4, 5, 6], [4, 3, 3, 3], {"auto_pad": "SAME_LOWER", "strides": [2, 2]}),
+    "2d_dynamic_batch": (["N", 4, 5, 6], [4, 3, 3, 3], {"strides": [2, 2], "pads": [1, 1, 0, 0]}),
+    "2d_output_shape_wider": ([1, 4, 3, 3], [4, 2, 3, 3], {"strides": [3, 2], "output_shape": [10, 8]}),
+    "2d_output_shape_cropped": ([1, 4, 3, 3], [4, 2, 3, 3], {"strides": [3, 2], "output_shape": [8, 6]}),
+    "3d_output_padding": (
+        [1, 2, 3, 4, 3],
+        [2, 3, 3, 3, 3],
+        {"strides": [2, 2, 2], "pads": [1] * 6, "output_padding": [1, 0, 1]},
+    ),
+}
+
+
+def _runtime_conv(op, x_shape, w_shape, attrs, bias=True):
+    out_channels = w_shape[0] if op == "Conv" else w_shape[1] * attrs.get("group", 1)
+    inputs = [("x", np.float32, x_shape), ("w", np.float32, w_shape)]
+    if bias:
+        inputs.append(("b", np.float32, [out_channels]))
+    return node_model(op, inputs, attrs=attrs)
+
+
+def test_conv_with_run_time_weights(tmp_path):
+    cases = {f"conv_{k}": _runtime_conv("Conv", *v, bias=k != "3d_pads") for k, v in RUNTIME_CONV.items()}
+    cases.update(
+        {f"transpose_{k}": _runtime_conv("ConvTranspose", *v) for k, v in RUNTIME_CONV_TRANSPOSE.items()}
+    )
+    check_cases(cases, tmp_path, batches=(2, 3), atol=1e-4)
+
+
+def test_conv_transpose_output_shape_with_constant_weight(tmp_path):
+    attrs = {"strides": [2, 2], "output_shape": [10, 10]}
+    model = single_node_model(
+        "ConvTranspose", [("x", ["N", 4, 5, 5]), "w"], attrs, weights(0, w=(4, 3, 3, 3))
+    )
+    check(model, tmp_path, batches=(2, 3))
+
+
+def _conv_integer(x_type, w_type, w_shape, attrs, per_channel=True):
+    x_shape = [1, w_shape[1] * attrs.get("group", 1), 6, 5]
+    zero_shape = [w_shape[0]] if per_channel else []
+    inputs = [("x", x_type, x_shape), ("w", w_type, w_shape), ("xz", x_type, []), ("wz", w_type, zero_shape)]
+    model = node_model("ConvInteger", inputs, attrs=attrs, opset=10)
+    low, high = np.iinfo(x_type).min, np.iinfo(x_type).max
+    rng = np.random.default_rng(len(w_shape) + w_shape[1])
+    feeds = {
+        "x": rng.integers(low, high + 1, x_shape).astype(x_type),
+        "w": rng.integers(np.iinfo(w_type).min, np.iinfo(w_type).max + 1, w_shape).astype(w_type),
+        "xz": np.array(rng.integers(low, high + 1), x_type),
+        "wz": rng.integers(np.iinfo(w_type).min, np.iinfo(w_type).max + 1, zero_shape).astype(w_type),
+    }
+    return model, feeds
+
+
+def test_conv_integer(tmp_path):
+    # onnxruntime takes per-tensor zero points only; per-channel ones are checked on the reference.
+    cases = {
+        "uint8_strides": _conv_integer(np.uint8, np.uint8, [2, 4, 2, 2], {"strides": [2, 1]}, False),
+        # 32 channels x 3 x 3 = 288 products per output: summed as two base-16 digit convolutions.
+        "uint8_wide": _conv_integer(np.uint8, np.uint8, [2, 32, 3, 3], {"pads": [1, 1, 1, 1]}, False),
+    }
+    check_cases(cases, tmp_path, atol=0)
+    per_channel = {
+        "int8_pads": _conv_integer(np.int8, np.int8, [3, 2, 3, 3], {"pads": [1, 0, 1, 2]}),
+        "uint8_groups": _conv_integer(np.uint8, np.uint8, [4, 2, 2, 2], {"group": 2}),
+    }
+    check_reference(per_channel, tmp_path / "per_channel")
+
+
+def test_conv_integer_too_wide_for_float32_is_reported(tmp_path):
+    model, _ = _conv_integer(np.uint8, np.uint8, [2, 512, 3, 3], {})
+    assert unmapped_count(model, tmp_path) == 1

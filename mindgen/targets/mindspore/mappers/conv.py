@@ -7,6 +7,11 @@ import onnx_ir as ir
 
 from mindgen.targets.mindspore.context import MappingContext, ms_dtype
 from mindgen.targets.mindspore.emission import Emission, Expr, Raw, Unmappable, bind, call, layer
+from mindgen.targets.mindspore.mappers.conv_functional import (
+    explicit_pads,
+    functional_conv,
+    functional_conv_transpose,
+)
 from mindgen.targets.mindspore.registry import register
 
 _CONV = {1: "nn.Conv1d", 2: "nn.Conv2d", 3: "nn.Conv3d"}
@@ -30,31 +35,6 @@ def _compact(values: list[int]) -> int | tuple[int, ...]:
     return values[0] if len(set(values)) == 1 else tuple(values)
 
 
-def _explicit_pads(
-    ctx: MappingContext, spatial: int, kernel: list[int], strides: list[int], dilations: list[int]
-):
-    """ONNX pads as (begins, ends) per spatial axis; SAME_LOWER computed from static sizes."""
-    auto_pad = str(ctx.attr("auto_pad", "NOTSET"))
-    if auto_pad in ("NOTSET", ""):
-        pads = ctx.ints("pads", [0] * (2 * spatial))
-        return "pad", pads[:spatial], pads[spatial:]
-    if auto_pad == "VALID":
-        return "valid", [0] * spatial, [0] * spatial
-    if auto_pad == "SAME_UPPER":
-        return "same", None, None
-    shape = ctx.shape(0)
-    sizes = shape[2:] if shape else ()
-    if not sizes or not all(isinstance(d, int) for d in sizes):
-        raise Unmappable("auto_pad=SAME_LOWER needs static spatial sizes")
-    begins, ends = [], []
-    for size, k, s, d in zip(sizes, kernel, strides, dilations, strict=True):
-        out = -(-size // s)
-        total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
-        begins.append(total - total // 2)  # SAME_LOWER puts the odd pixel at the start
-        ends.append(total // 2)
-    return "pad", begins, ends
-
-
 def _padding_argument(spatial: int, begins: list[int], ends: list[int]) -> int | tuple[int, ...]:
     """MindSpore's padding: an int, or (begin, end) pairs per axis in axis order."""
     if len(set(begins + ends)) == 1:
@@ -62,13 +42,22 @@ def _padding_argument(spatial: int, begins: list[int], ends: list[int]) -> int |
     return tuple(p for pair in zip(begins, ends, strict=True) for p in pair)
 
 
-@register("Conv", since=1, target="nn.Conv1d / nn.Conv2d / nn.Conv3d")
+def weight_shape(ctx: MappingContext) -> tuple[int, ...]:
+    """The weight's shape: a constant's, or a run-time weight's declared static shape."""
+    weight = ctx.input(1)
+    if weight is not None and weight.const_value is not None:
+        return tuple(int(d) for d in weight.const_value.shape)
+    shape = ctx.shape(1)
+    if shape is None or not all(isinstance(d, int) for d in shape):
+        raise Unmappable("the shape of the run-time convolution weight is unknown at conversion time")
+    return tuple(int(d) for d in shape)  # type: ignore[arg-type]
+
+
+@register("Conv", since=1, target="nn.Conv1d / 2d / 3d; ops.conv1d / 2d / 3d for run-time weights")
 def map_conv(ctx: MappingContext) -> Emission:
     """Conv with a constant weight as nn.Conv1d/2d/3d; MindSpore 'same' is ONNX SAME_UPPER."""
     weight = ctx.input(1)
-    if weight is None or weight.const_value is None:
-        raise Unmappable("the convolution weight is computed at run time")
-    w_shape = tuple(int(d) for d in weight.const_value.shape)
+    w_shape = weight_shape(ctx)
     spatial = len(w_shape) - 2
     if spatial not in _CONV:
         raise Unmappable(f"{spatial}-D convolution has no MindSpore layer")
@@ -76,7 +65,9 @@ def map_conv(ctx: MappingContext) -> Emission:
     strides = ctx.ints("strides", [1] * spatial)
     dilations = ctx.ints("dilations", [1] * spatial)
     group = int(ctx.attr("group", 1))
-    pad_mode, begins, ends = _explicit_pads(ctx, spatial, kernel, strides, dilations)
+    pad_mode, begins, ends = explicit_pads(ctx, spatial, kernel, strides, dilations)
+    if weight.const_value is None:
+        return functional_conv(ctx, strides, dilations, group, pad_mode, begins, ends)
     source: Expr = ctx.ref(0)
     kwargs: dict[str, object] = {}
     if pad_mode == "pad" and not any(begins + ends):
@@ -123,29 +114,33 @@ def _note_1d(spatial: int) -> str:
     return "reshaped (out, in, k) -> (out, in, 1, k) for nn.Conv1d" if spatial == 1 else ""
 
 
-@register("ConvTranspose", since=1, target="nn.Conv1dTranspose / nn.Conv2dTranspose / nn.Conv3dTranspose")
+@register(
+    "ConvTranspose",
+    since=1,
+    target="nn.Conv1dTranspose / 2d / 3d; ops.Conv2DTranspose / ops.Conv3DTranspose for run-time weights",
+)
 def map_conv_transpose(ctx: MappingContext) -> Emission:
     """ConvTranspose as an nn.Conv*Transpose layer, padding the input or cropping the output where needed."""
     weight = ctx.input(1)
-    if weight is None or weight.const_value is None:
-        raise Unmappable("the transposed-convolution weight is computed at run time")
-    w_shape = tuple(int(d) for d in weight.const_value.shape)
+    w_shape = weight_shape(ctx)
     spatial = len(w_shape) - 2
     if spatial not in _CONV_TRANSPOSE:
         raise Unmappable(f"{spatial}-D transposed convolution has no MindSpore layer")
-    if ctx.attr("output_shape") is not None:
-        raise Unmappable("ConvTranspose with output_shape is not mapped; give pads instead")
     kernel = ctx.ints("kernel_shape") or list(w_shape[2:])
     strides = ctx.ints("strides", [1] * spatial)
     dilations = ctx.ints("dilations", [1] * spatial)
     output_padding = ctx.ints("output_padding", [0] * spatial)
     group = int(ctx.attr("group", 1))
+    begins, ends = _transpose_pads(ctx, spatial, kernel, strides, dilations, output_padding)
+    if weight.const_value is None or min(begins + ends) < 0:
+        return functional_conv_transpose(
+            ctx, w_shape, kernel, strides, dilations, group, begins, ends, output_padding
+        )
     kwargs: dict[str, object] = {}
     source: Expr = ctx.ref(0)
     crop: tuple[int, ...] = ()
-    begins, ends = _transpose_pads(ctx, spatial, kernel, strides, dilations, output_padding)
-    if begins is None:
-        pad_mode = "same"
+    if str(ctx.attr("auto_pad", "NOTSET")) == "SAME_UPPER" and ctx.attr("output_shape") is None:
+        pad_mode = "same"  # MindSpore 'same' puts the odd pixel at the end, as onnxruntime does
     else:
         # nn.Conv*Transpose's output_padding fills zeros where ONNX computes values (notes,
         # gotcha 6). Exact instead: crop output_padding less at the end; where the end pad is
@@ -189,8 +184,26 @@ def map_conv_transpose(ctx: MappingContext) -> Emission:
 
 
 def _transpose_pads(ctx: MappingContext, spatial: int, kernel, strides, dilations, output_padding):
-    """ConvTranspose (begins, ends) per axis; (None, None) when MindSpore's 'same' matches."""
+    """ConvTranspose (begins, ends) per spatial axis; from output_shape when it is given."""
     auto_pad = str(ctx.attr("auto_pad", "NOTSET"))
+    output_shape = ctx.ints("output_shape")
+    if output_shape is not None:
+        shape = ctx.shape(0)
+        sizes = shape[2:] if shape else ()
+        if len(sizes) != spatial or not all(isinstance(d, int) for d in sizes):
+            raise Unmappable("ConvTranspose with output_shape needs static spatial input sizes")
+        totals = [
+            s * (n - 1) + p + (k - 1) * d + 1 - o
+            for n, k, s, d, p, o in zip(
+                sizes, kernel, strides, dilations, output_padding, output_shape[-spatial:], strict=True
+            )
+        ]
+        halves = [t // 2 for t in totals]  # a negative total widens the output at the end
+        if auto_pad == "SAME_UPPER":
+            if min(totals) < 0:
+                raise Unmappable("SAME_UPPER with an output_shape beyond the full result: runtimes disagree")
+            return halves, [t - h for t, h in zip(totals, halves, strict=True)]
+        return [t - h for t, h in zip(totals, halves, strict=True)], halves
     if auto_pad in ("NOTSET", ""):
         pads = ctx.ints("pads", [0] * (2 * spatial))
         return pads[:spatial], pads[spatial:]
@@ -205,5 +218,5 @@ def _transpose_pads(ctx: MappingContext, spatial: int, kernel, strides, dilation
     if any(t < 0 for t in totals):
         raise Unmappable(f"auto_pad={auto_pad} with a stride larger than the dilated kernel")
     if auto_pad == "SAME_UPPER":
-        return None, None  # MindSpore 'same' puts the odd pixel at the end, as onnxruntime does
+        return [t // 2 for t in totals], [t - t // 2 for t in totals]
     return [t - t // 2 for t in totals], [t // 2 for t in totals]

@@ -1,4 +1,4 @@
-"""BatchNormalization and LayerNormalization as nn layers."""
+"""BatchNormalization and LayerNormalization as nn layers (written out with ops where layers cannot hold them)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,21 @@ import numpy as np
 from mindgen.targets.mindspore.context import MappingContext, scalar_literal
 from mindgen.targets.mindspore.emission import Emission, Unmappable, Weight, bind, layer
 from mindgen.targets.mindspore.mappers.conv import layer_dtype
+from mindgen.targets.mindspore.mappers.norm_statistics import batch_norm_with_ops, layer_norm_with_ops
 from mindgen.targets.mindspore.registry import register
 
 _BATCH_NORM = {2: "nn.BatchNorm1d", 3: "nn.BatchNorm1d", 4: "nn.BatchNorm2d", 5: "nn.BatchNorm3d"}
 
 
-@register("BatchNormalization", since=9, target="nn.BatchNorm1d / 2d / 3d")
+@register("BatchNormalization", since=9, target="nn.BatchNorm1d / 2d / 3d, else ops arithmetic")
 def map_batch_norm(ctx: MappingContext) -> Emission:
     """Inference-mode BatchNormalization as nn.BatchNorm1d/2d/3d holding the running statistics."""
-    if int(ctx.attr("training_mode", 0)) or any(out.uses() for out in ctx.node.outputs[1:]):
-        raise Unmappable("BatchNormalization in training mode (running statistics as outputs)")
+    training = int(ctx.attr("training_mode", 0)) or any(out.uses() for out in ctx.node.outputs[1:])
     rank = ctx.require_rank(0)
-    if rank not in _BATCH_NORM:
-        raise Unmappable(f"BatchNormalization of a rank-{rank} input")
+    constant = all(ctx.const(i) is not None for i in range(1, 5))
+    if training or not constant or rank not in _BATCH_NORM:
+        return batch_norm_with_ops(ctx)
     scale = ctx.input(1)
-    if scale is None or scale.const_value is None:
-        raise Unmappable("BatchNormalization statistics are computed at run time")
     channels = int(scale.const_value.shape[0])
     # BatchNorm3d wraps a BatchNorm2d, so its parameters sit one level deeper.
     prefix = "bn2d." if rank == 5 else ""
@@ -44,11 +43,9 @@ def map_batch_norm(ctx: MappingContext) -> Emission:
     return layer("bn", _BATCH_NORM[rank], (ctx.ref(0),), channels, weights=weights, **kwargs)
 
 
-@register("LayerNormalization", since=17, target="nn.LayerNorm")
+@register("LayerNormalization", since=17, target="nn.LayerNorm, else ops arithmetic")
 def map_layer_norm(ctx: MappingContext) -> Emission:
     """LayerNormalization as nn.LayerNorm over the axes from `axis` on (their sizes must be static)."""
-    if any(out.uses() or out.is_graph_output() for out in ctx.node.outputs[1:]):
-        raise Unmappable("LayerNormalization's Mean/InvStdDev outputs are used")
     if int(ctx.attr("stash_type", 1)) != 1:
         raise Unmappable("LayerNormalization with stash_type other than float32")
     shape = ctx.shape(0)
@@ -58,8 +55,11 @@ def map_layer_norm(ctx: MappingContext) -> Emission:
     axis = int(ctx.attr("axis", -1))
     axis = axis + rank if axis < 0 else axis
     normalized = shape[axis:]
-    if not all(isinstance(d, int) for d in normalized):
-        raise Unmappable("LayerNormalization over dimensions unknown at conversion time")
+    extra_outputs = any(out.uses() or out.is_graph_output() for out in ctx.node.outputs[1:])
+    constant = all(ctx.const(i) is not None for i in range(1, len(ctx.node.inputs)) if ctx.has_input(i))
+    if extra_outputs or not constant or not all(isinstance(d, int) for d in normalized):
+        # Mean/InvStdDev, run-time scales or dimensions unknown here: written out with ops.
+        return layer_norm_with_ops(ctx)
     normalized_shape = tuple(int(d) for d in normalized)  # type: ignore[arg-type]
 
     def full(array: np.ndarray) -> np.ndarray:

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from mindgen.targets.mindspore.context import MappingContext
 from mindgen.targets.mindspore.emission import Emission, Expr, Unmappable, call, expression, layer
+from mindgen.targets.mindspore.mappers.pool_indices import max_pool_with_indices
+from mindgen.targets.mindspore.mappers.pool_windows import (
+    average_by_window_sums,
+    ceil_size,
+    pool_pads,
+    static_sizes,
+)
 from mindgen.targets.mindspore.registry import register
 
 _MAX_POOL = {1: "nn.MaxPool1d", 2: "nn.MaxPool2d", 3: "nn.MaxPool3d"}
@@ -17,8 +24,6 @@ def _compact(values: list[int]) -> int | tuple[int, ...]:
 
 def _pool(ctx: MappingContext, classes: dict[int, str], kind: str, pad_value: float) -> Emission:
     """MaxPool/AveragePool as an nn pooling layer, padding explicitly where the layer cannot."""
-    if any(out.uses() or out.is_graph_output() for out in ctx.node.outputs[1:]):
-        raise Unmappable("MaxPool's Indices output is used")
     kernel = ctx.ints("kernel_shape")
     if not kernel:
         raise Unmappable("pooling without kernel_shape")
@@ -30,19 +35,19 @@ def _pool(ctx: MappingContext, classes: dict[int, str], kind: str, pad_value: fl
     ceil_mode = bool(ctx.attr("ceil_mode", 0))
     include_pad = kind == "avgpool" and bool(ctx.attr("count_include_pad", 0))
     if kind == "avgpool" and dilations != [1] * spatial:
-        raise Unmappable("AveragePool with dilations: MindSpore's average pooling has none")
+        return average_by_window_sums(ctx)  # MindSpore's average pooling has no dilation
     auto_pad = str(ctx.attr("auto_pad", "NOTSET"))
     kwargs: dict[str, object] = {"stride": _compact(strides)}
     if auto_pad == "SAME_UPPER" and not include_pad and dilations == [1] * spatial:
         # 'same' is SAME_UPPER, and its averages leave the padding out of the count.
         return layer(kind, classes[spatial], (ctx.ref(0),), _compact(kernel), pad_mode="same", **kwargs)
-    begins, ends = _pads(ctx, auto_pad, kernel, strides, dilations)
+    begins, ends = pool_pads(ctx, auto_pad, kernel, strides, dilations)
     source: Expr = ctx.ref(0)
     # MindSpore pools pad symmetrically, by at most half the kernel; otherwise pad first
     # (-inf for max, zeros for an average that counts the padding).
     if begins != ends or any(b > k // 2 for b, k in zip(begins, kernel, strict=True)):
         if kind == "avgpool" and not include_pad:
-            raise Unmappable("AveragePool with asymmetric (or over half-kernel) pads and count_include_pad=0")
+            return average_by_window_sums(ctx)  # the count must leave the explicit padding out
         if ceil_mode:
             _check_ceil_sizes(ctx, kernel, strides, dilations, begins, ends)
         torch_order = tuple(p for axis in reversed(range(spatial)) for p in (begins[axis], ends[axis]))
@@ -61,55 +66,20 @@ def _pool(ctx: MappingContext, classes: dict[int, str], kind: str, pad_value: fl
     return layer(kind, classes[spatial], (source,), _compact(kernel), pad_mode=pad_mode, **kwargs)
 
 
-def _pads(ctx: MappingContext, auto_pad: str, kernel, strides, dilations) -> tuple[list[int], list[int]]:
-    """ONNX pooling pads as (begins, ends) per spatial axis; SAME_* computed from static sizes."""
-    spatial = len(kernel)
-    if auto_pad in ("NOTSET", ""):
-        pads = ctx.ints("pads", [0] * (2 * spatial))
-        return pads[:spatial], pads[spatial:]
-    if auto_pad == "VALID":
-        return [0] * spatial, [0] * spatial
-    if auto_pad not in ("SAME_UPPER", "SAME_LOWER"):
-        raise Unmappable(f"auto_pad={auto_pad} is not mapped for pooling")
-    sizes = _static_sizes(ctx, f"auto_pad={auto_pad}")
-    totals = [
-        max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
-        for n, k, s, d in zip(sizes, kernel, strides, dilations, strict=True)
-    ]
-    small = [t // 2 for t in totals]
-    large = [t - t // 2 for t in totals]
-    return (small, large) if auto_pad == "SAME_UPPER" else (large, small)
-
-
-def _static_sizes(ctx: MappingContext, what: str) -> list[int]:
-    """The input's spatial sizes, which must be known at conversion time."""
-    shape = ctx.shape(0)
-    sizes = list(shape[2:]) if shape else []
-    if not sizes or not all(isinstance(d, int) for d in sizes):
-        raise Unmappable(f"{what} needs static spatial sizes")
-    return sizes  # type: ignore[return-value]
-
-
 def _check_ceil_sizes(ctx: MappingContext, kernel, strides, dilations, begins, ends) -> None:
     """ceil_mode over an explicitly padded input must still give ONNX's output size."""
-    sizes = _static_sizes(ctx, "ceil_mode with asymmetric pads")
+    sizes = static_sizes(ctx, "ceil_mode with asymmetric pads")
     for n, k, s, d, b, e in zip(sizes, kernel, strides, dilations, begins, ends, strict=True):
         # The padded input has no padding left, so MindSpore keeps a last window that ONNX drops
         # for starting inside the end padding.
-        if _ceil_size(n, (k - 1) * d + 1, s, b, e) != _ceil_size(n + b + e, (k - 1) * d + 1, s, 0, 0):
+        if ceil_size(n, (k - 1) * d + 1, s, b, e) != ceil_size(n + b + e, (k - 1) * d + 1, s, 0, 0):
             raise Unmappable("ceil_mode with asymmetric pads where the last window starts in the padding")
 
 
-def _ceil_size(size: int, window: int, stride: int, begin: int, end: int) -> int:
-    """Output length with ceil_mode; a window starting in the end padding is dropped."""
-    out = -(-(size + begin + end - window) // stride) + 1
-    return out - 1 if (out - 1) * stride >= size + begin else out
-
-
-@register("MaxPool", since=8, target="nn.MaxPool1d / 2d / 3d")
+@register("MaxPool", since=8, target="nn.MaxPool1d / 2d / 3d; ops.max_pool2d / 3d for Indices")
 def map_max_pool(ctx: MappingContext) -> Emission:
-    if int(ctx.attr("storage_order", 0)):
-        raise Unmappable("MaxPool with storage_order=1")
+    if any(out.uses() or out.is_graph_output() for out in ctx.node.outputs[1:]):
+        return max_pool_with_indices(ctx)
     return _pool(ctx, _MAX_POOL, "maxpool", float("-inf"))
 
 
