@@ -204,6 +204,8 @@ def _build_report(
             "unmapped": len(unmapped),
             "parameters": len(module.parameters),
             "parameter_bytes": weight_bytes,
+            # Layout changes left in the graph (a TF graph's NHWC interface costs one each way).
+            "transposes": sum(node.op_type == "Transpose" for node in graph),
         },
         unmapped=unmapped,
         nodes=[vars(row) for row in module.rows],

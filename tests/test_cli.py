@@ -226,6 +226,8 @@ def test_tensorflow_graph_with_nchw_layout_and_emitted_onnx(tmp_path):
             cwd=tmp_path,
         )
     )
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["summary"]["transposes"] == 0, "an NCHW interface needs no layout change inside"
     canonical = onnx.load(tmp_path / "canonical.onnx")
     onnx.checker.check_model(canonical, full_check=True)
     session = ort.InferenceSession(canonical.SerializeToString(), providers=["CPUExecutionProvider"])

@@ -39,5 +39,14 @@ def test_conformance_pass_count_never_drops_and_report_is_current(tmp_path):
         "the converter raised an unexpected exception (a bug, not an unmapped operator)"
     )
     fresh, checked_in = _per_operator_rows(report.read_text()), _per_operator_rows(REPORT.read_text())
-    drift = {op: (checked_in.get(op), fresh.get(op)) for op in fresh.keys() | checked_in.keys() if fresh.get(op) != checked_in.get(op)}
-    assert not drift, f"reports/onnx_conformance.md is stale (checked in, now): {drift}; run python -m mindgen.conformance"
+    # A case that hit the time limit or lost its worker says something about the machine,
+    # not about mindgen: its operator's row is not held against the checked-in report.
+    unsettled = {c["op_type"] for c in cases if c["status"] == "timeout" or "worker process" in c["reason"]}
+    drift = {
+        op: (checked_in.get(op), fresh.get(op))
+        for op in (fresh.keys() | checked_in.keys()) - unsettled
+        if fresh.get(op) != checked_in.get(op)
+    }
+    assert not drift, (
+        f"reports/onnx_conformance.md is stale (checked in, now): {drift}; run python -m mindgen.conformance"
+    )
