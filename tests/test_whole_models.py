@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from harness import assert_matches_onnxruntime
 from model_zoo import mlp, mobilenet_se_block, random_inputs, resnet_like, transformer_encoder_layer

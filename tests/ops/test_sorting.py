@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import harness
 import numpy as np
-import pytest
 from _single_node import check_cases, combine, single_node_model, unmapped_count
 from onnx.reference import ReferenceEvaluator
 
