@@ -144,6 +144,11 @@ def scalar_literal(item: object) -> int | float | bool:
     return float(text)
 
 
+def compact_ints(values: list[int]) -> int | tuple[int, ...]:
+    """One int when every spatial axis agrees (as people write kernel sizes), else a tuple."""
+    return values[0] if len(set(values)) == 1 else tuple(values)
+
+
 def ms_dtype(dtype: ir.DataType | int) -> str:
     """The MindSpore dtype expression for an ONNX element type."""
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
-from mindgen.targets.mindspore.context import MappingContext, ms_dtype
+from mindgen.targets.mindspore.context import MappingContext, compact_ints, ms_dtype
 from mindgen.targets.mindspore.emission import Emission, Expr, Raw, Unmappable, bind, call, layer
 from mindgen.targets.mindspore.mappers.conv_functional import (
     explicit_pads,
@@ -28,11 +28,6 @@ def layer_dtype(ctx: MappingContext, *, float64: bool) -> dict[str, Raw]:
     if dtype == ir.DataType.FLOAT16 or (dtype == ir.DataType.DOUBLE and float64):
         return {"dtype": Raw(ms_dtype(dtype))}
     raise Unmappable(f"{ctx.node.op_type} on {dtype.name} input: MindSpore's CPU layer has no such kernel")
-
-
-def _compact(values: list[int]) -> int | tuple[int, ...]:
-    """One int when every spatial axis agrees (as people write it), else a tuple."""
-    return values[0] if len(set(values)) == 1 else tuple(values)
 
 
 def _padding_argument(spatial: int, begins: list[int], ends: list[int]) -> int | tuple[int, ...]:
@@ -81,9 +76,9 @@ def map_conv(ctx: MappingContext) -> Emission:
             kwargs["padding"] = _padding_argument(spatial, begins, ends)
     in_channels = w_shape[1] * group
     if strides != [1] * spatial:
-        kwargs["stride"] = _compact(strides)
+        kwargs["stride"] = compact_ints(strides)
     if dilations != [1] * spatial:
-        kwargs["dilation"] = _compact(dilations)
+        kwargs["dilation"] = compact_ints(dilations)
     if group != 1:
         kwargs["group"] = group
     kwargs.update(layer_dtype(ctx, float64=False))
@@ -97,7 +92,7 @@ def map_conv(ctx: MappingContext) -> Emission:
         (source,),
         in_channels,
         w_shape[0],
-        _compact(kernel),
+        compact_ints(kernel),
         pad_mode=pad_mode,
         weights=weights,
         **kwargs,
@@ -159,9 +154,9 @@ def map_conv_transpose(ctx: MappingContext) -> Emission:
         if pad_mode == "pad":
             kwargs["padding"] = _padding_argument(spatial, begins, ends)
     if strides != [1] * spatial:
-        kwargs["stride"] = _compact(strides)
+        kwargs["stride"] = compact_ints(strides)
     if dilations != [1] * spatial:
-        kwargs["dilation"] = _compact(dilations)
+        kwargs["dilation"] = compact_ints(dilations)
     if group != 1:
         kwargs["group"] = group
     kwargs.update(layer_dtype(ctx, float64=False))
@@ -175,7 +170,7 @@ def map_conv_transpose(ctx: MappingContext) -> Emission:
         (source,),
         w_shape[0],
         w_shape[1] * group,
-        _compact(kernel),
+        compact_ints(kernel),
         pad_mode=pad_mode,
         weights=weights,
         wrap=(lambda out: call("ops.pad", out, crop)) if crop else None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mindgen.targets.mindspore.context import MappingContext
+from mindgen.targets.mindspore.context import MappingContext, compact_ints
 from mindgen.targets.mindspore.emission import Emission, Expr, Unmappable, call, expression, layer
 from mindgen.targets.mindspore.mappers.pool_indices import max_pool_with_indices
 from mindgen.targets.mindspore.mappers.pool_windows import (
@@ -15,11 +15,6 @@ from mindgen.targets.mindspore.registry import register
 
 _MAX_POOL = {1: "nn.MaxPool1d", 2: "nn.MaxPool2d", 3: "nn.MaxPool3d"}
 _AVG_POOL = {1: "nn.AvgPool1d", 2: "nn.AvgPool2d", 3: "nn.AvgPool3d"}
-
-
-def _compact(values: list[int]) -> int | tuple[int, ...]:
-    """One int when every spatial axis agrees, else a tuple."""
-    return values[0] if len(set(values)) == 1 else tuple(values)
 
 
 def _pool(ctx: MappingContext, classes: dict[int, str], kind: str, pad_value: float) -> Emission:
@@ -37,10 +32,10 @@ def _pool(ctx: MappingContext, classes: dict[int, str], kind: str, pad_value: fl
     if kind == "avgpool" and dilations != [1] * spatial:
         return average_by_window_sums(ctx)  # MindSpore's average pooling has no dilation
     auto_pad = str(ctx.attr("auto_pad", "NOTSET"))
-    kwargs: dict[str, object] = {"stride": _compact(strides)}
+    kwargs: dict[str, object] = {"stride": compact_ints(strides)}
     if auto_pad == "SAME_UPPER" and not include_pad and dilations == [1] * spatial:
         # 'same' is SAME_UPPER, and its averages leave the padding out of the count.
-        return layer(kind, classes[spatial], (ctx.ref(0),), _compact(kernel), pad_mode="same", **kwargs)
+        return layer(kind, classes[spatial], (ctx.ref(0),), compact_ints(kernel), pad_mode="same", **kwargs)
     begins, ends = pool_pads(ctx, auto_pad, kernel, strides, dilations)
     source: Expr = ctx.ref(0)
     # MindSpore pools pad symmetrically, by at most half the kernel; otherwise pad first
@@ -54,16 +49,16 @@ def _pool(ctx: MappingContext, classes: dict[int, str], kind: str, pad_value: fl
         source = call("ops.pad", source, torch_order, **({"value": pad_value} if pad_value else {}))
         begins = ends = [0] * spatial
     if any(begins):
-        kwargs["padding"] = _compact(begins)
+        kwargs["padding"] = compact_ints(begins)
         if kind == "avgpool":
             kwargs["count_include_pad"] = include_pad  # MindSpore's default is True, ONNX's is 0
     if dilations != [1] * spatial:
-        kwargs["dilation"] = _compact(dilations)
+        kwargs["dilation"] = compact_ints(dilations)
     if ceil_mode:
         kwargs["ceil_mode"] = True
     # ceil_mode and dilation are only accepted with pad_mode='pad' (padding may be 0).
     pad_mode = "pad" if any(begins) or ceil_mode or dilations != [1] * spatial else "valid"
-    return layer(kind, classes[spatial], (source,), _compact(kernel), pad_mode=pad_mode, **kwargs)
+    return layer(kind, classes[spatial], (source,), compact_ints(kernel), pad_mode=pad_mode, **kwargs)
 
 
 def _check_ceil_sizes(ctx: MappingContext, kernel, strides, dilations, begins, ends) -> None:
