@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from mindgen import __version__
@@ -67,13 +67,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--verify", action="store_true", help="then verify the result against the source (exit 1 on mismatch)"
     )
     convert.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    _add_mappings_options(convert)
 
     inspect = commands.add_parser("inspect", help="show a model's inputs, outputs and operators")
     inspect.add_argument("model", help="the .onnx file to inspect")
 
-    commands.add_parser("ops", help="list the operators mindgen maps, from its registry")
+    ops = commands.add_parser("ops", help="list the operators mindgen maps, from its registry")
+    _add_mappings_options(ops)
     _add_verify_parser(commands)
     return parser
+
+
+def _add_mappings_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--mappings",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a Python file registering mappers for more operators (repeatable)",
+    )
+    command.add_argument(
+        "--no-plugins",
+        dest="plugins",
+        action="store_false",
+        help="ignore installed mindgen.mappings entry points",
+    )
+
+
+def _print_warnings(warnings: Iterable[str]) -> None:
+    """Plugins that failed to load: the conversion went on without them."""
+    for warning in warnings:
+        print(f"mindgen: warning: {one_line(warning)}", file=sys.stderr)
 
 
 def _add_verify_parser(commands) -> None:
@@ -123,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    commands = {"convert": _convert, "inspect": _inspect, "ops": lambda _: _ops(), "verify": _verify}
+    commands = {"convert": _convert, "inspect": _inspect, "ops": _ops, "verify": _verify}
     try:
         code = commands[args.command](args)
         sys.stdout.flush()  # a closed pipe must surface here, not as a warning at exit
@@ -183,7 +207,10 @@ def _convert(args: argparse.Namespace) -> int:
         flat=args.flat,
         layout=args.layout,
         emit_onnx=args.emit_onnx,
+        mappings=args.mappings,
+        plugins=args.plugins,
     )
+    _print_warnings(w for w in report.warnings if w.startswith("entry point "))
     if not args.quiet:
         summary = report.summary
         elapsed = time.perf_counter() - started
@@ -273,10 +300,14 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ops() -> int:
+def _ops(args: argparse.Namespace) -> int:
+    from mindgen.targets.mindspore.custom import load_mappings
     from mindgen.targets.mindspore.optable import operator_table
+    from mindgen.targets.mindspore.registry import default_registry
 
-    print(operator_table())
+    loaded = load_mappings(default_registry(), args.mappings, entry_points=args.plugins)
+    _print_warnings(loaded.warnings)
+    print(operator_table(loaded.registry))
     return 0
 
 

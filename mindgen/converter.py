@@ -19,6 +19,8 @@ from mindgen.output import check_output_dir, file_sha256, staged_directory
 from mindgen.passes.pipeline import run_passes
 from mindgen.report.model import ConversionReport, TensorInfo, WeightMapEntry
 from mindgen.report.writer import write_report, write_weight_map
+from mindgen.targets.mindspore.custom import load_mappings, mappings_record
+from mindgen.targets.mindspore.emission import Emission, NodeMapping
 from mindgen.targets.mindspore.mapping import map_graph
 from mindgen.targets.mindspore.registry import Registry, default_registry
 from mindgen.weights.checkpoint import CheckpointWriter, UnsupportedDtypeError, checkpoint_type_name
@@ -84,10 +86,14 @@ def convert(
     flat: bool = False,
     layout: str | None = None,
     emit_onnx: str | os.PathLike[str] | None = None,
+    mappings: Sequence[str | os.PathLike[str]] = (),
+    plugins: bool = True,
 ) -> ConversionReport:
     """Converts a model file into model.py, model.ckpt, weight_map.json and the report.
 
     `flat=True` writes one network class instead of one class per source module.
+    `mappings` names files of user mappers, registered for this conversion only over the
+    built-in ones (and over installed `mindgen.mappings` entry points, unless `plugins=False`).
     """
     output_dir = Path(output)
     reports = Path(report_dir) if report_dir is not None else None
@@ -95,6 +101,8 @@ def convert(
     if reports is not None:
         check_output_dir(reports, force)
     timer = _Timer()
+    with timer.phase("registry"):
+        user = load_mappings(registry or default_registry(), mappings, entry_points=plugins)
     with timer.phase("load"):
         source = load_source(
             model,
@@ -107,15 +115,17 @@ def convert(
     with timer.phase("passes"):
         pass_records = run_passes(source.model)
     with timer.phase("mapping"):
-        mappings = map_graph(source.model, registry or default_registry(), progress)
+        node_mappings = map_graph(source.model, user.registry, progress)
     class_name = to_class_name(source.path.stem, "Network")
     with timer.phase("codegen"):
-        module = generate_module(source, mappings, class_name, flat=flat)
+        module = generate_module(source, node_mappings, class_name, flat=flat)
     with staged_directory(output_dir, force, record_dir=reports) as staging:
         with timer.phase("weights"):
             weight_map, weight_bytes = _write_weights(module, staging / "model.ckpt")
         (staging / "model.py").write_text(module.source, encoding="utf-8")
-        report = _build_report(source, module, mappings_count=len(mappings), weight_bytes=weight_bytes)
+        report = _build_report(source, module, mappings_count=len(node_mappings), weight_bytes=weight_bytes)
+        report.mappings = mappings_record(user, _nodes_by_origin(node_mappings))
+        report.warnings += user.warnings
         report.passes = [vars(r) for r in pass_records]
         report.model_py_sha256 = file_sha256(staging / "model.py")
         report.files = {
@@ -132,6 +142,15 @@ def convert(
         with staged_directory(reports, force) as report_staging:
             _write_report_files(report, weight_map, report_staging, timer)
     return report
+
+
+def _nodes_by_origin(node_mappings: Sequence[NodeMapping]) -> dict[str, list[str]]:
+    """The source nodes each user mappings source turned into code."""
+    found: dict[str, list[str]] = {}
+    for mapping in node_mappings:
+        if mapping.origin and isinstance(mapping.result, Emission):
+            found.setdefault(mapping.origin, []).append(mapping.node.name or "")
+    return found
 
 
 def _write_report_files(

@@ -17,6 +17,10 @@ class OutputExistsError(MindgenError):
     """The output location holds files that mindgen will not overwrite."""
 
 
+class MappingsError(MindgenError):
+    """A mappings file or an installed mappings plugin cannot be loaded or used."""
+
+
 class VerificationError(MindgenError):
     """The model converted, but its outputs do not match the source."""
 

@@ -529,6 +529,8 @@ def generate_module(
         imports.append("import mindspore as ms")
     from_names = sorted(n for n in ("Parameter", "nn", "ops") if n in shared.modules)
     imports.append(f"from mindspore import {', '.join(from_names)}")
+    # Lines a user's mapper asked for (its own Cells or helpers), after mindspore's.
+    imports += sorted({line for m in mappings if isinstance(m.result, Emission) for line in m.result.imports})
     label = safe_label(source.path.name)
     classes = [
         class_source(group, f"Converted from {label}." if group.instances[0] is root_spec else _class_doc(group))

@@ -61,6 +61,8 @@ class ConversionReport:
     files: dict[str, str] = field(default_factory=dict)
     model_py_sha256: str = ""
     mindgen_version: str = ""
+    # User mappings loaded for this conversion: [{kind, source, name, ops, nodes}].
+    mappings: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def unmapped_count(self) -> int:

@@ -131,6 +131,8 @@ class Emission:
     results: int = 1
     # Intermediate values written as their own lines first, in order (see Temp).
     prelude: tuple[Temp, ...] = ()
+    # Import lines model.py needs beyond mindspore's (a user's own Cell: "from mycompany_ms import Gelu").
+    imports: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -165,9 +167,11 @@ def as_expr(item: Expr | Literal) -> Expr:
     return Const(item)
 
 
-def expression(expr: Expr, results: int = 1, prelude: Sequence[Temp] = ()) -> Emission:
+def expression(
+    expr: Expr, results: int = 1, prelude: Sequence[Temp] = (), imports: Sequence[str] = ()
+) -> Emission:
     """An emission that is a plain expression in construct (after its prelude lines)."""
-    return Emission(expr=expr, results=results, prelude=tuple(prelude))
+    return Emission(expr=expr, results=results, prelude=tuple(prelude), imports=tuple(imports))
 
 
 def layer(
@@ -178,6 +182,7 @@ def layer(
     weights: Sequence[Weight] = (),
     wrap: Callable[[LayerCall], Expr] | None = None,
     results: int = 1,
+    imports: Sequence[str] = (),
     **kwargs: Expr | Literal,
 ) -> Emission:
     """An emission that declares one layer and calls it on inputs (optionally wrapped)."""
@@ -189,7 +194,8 @@ def layer(
         weights=tuple(weights),
     )
     call_expr = LayerCall(tuple(inputs))
-    return Emission(expr=wrap(call_expr) if wrap else call_expr, layer=decl, results=results)
+    expr = wrap(call_expr) if wrap else call_expr
+    return Emission(expr=expr, layer=decl, results=results, imports=tuple(imports))
 
 
 @dataclass
@@ -200,6 +206,8 @@ class NodeMapping:
     result: MapResult
     mapper: str = ""
     buffers: list[ir.Value] = field(default_factory=list)
+    # The mappings file or entry point of a user's mapper; "" for mindgen's own.
+    origin: str = ""
 
 
 def bind(

@@ -21,7 +21,8 @@ NEAREST_API = {
 
 HOW_TO_FINISH = (
     "implement construct() of the placeholder class in model.py, "
-    "or register a mapper with @register(op_type, since=N) from mindgen.targets.mindspore.registry"
+    "or write a mapper with @register(op_type, since=N) from mindgen.targets.mindspore.registry "
+    "in a file and convert again with --mappings FILE"
 )
 
 
