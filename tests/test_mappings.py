@@ -21,7 +21,13 @@ from onnx import TensorProto, helper
 import mindgen
 from mindgen.cli import main
 from mindgen.runtime import load_network
-from mindgen.targets.mindspore.registry import default_registry
+from mindgen.targets.mindspore.registry import (
+    DuplicateMapperError,
+    Registry,
+    default_registry,
+    register,
+    registering_into,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "custom_op"
@@ -152,6 +158,65 @@ def test_a_mapper_that_fails_on_a_node_is_the_users_error(model_path, tmp_path, 
     err = capsys.readouterr().err
     assert "mapper map_fused_gelu from buggy.py failed on node '/act/FusedGelu': AttributeError" in err
     assert err.count("\n") == 1 and not output.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ('expression(call("opps.sigmoid", ctx.ref(0)))', "uses 'opps.sigmoid', but model.py imports only"),
+        ('expression(call("ops.sigmoid", ctx.ref(0)), imports=["x = 1"])', "which is not one import line"),
+        ("ctx.ref(0)", "returned Ref for node '/act/FusedGelu'"),
+    ],
+)
+def test_an_emission_model_py_could_not_run_is_refused(body, words, model_path, tmp_path, capsys):
+    mapping = _write(
+        tmp_path / "typo.py",
+        f"""
+        from mindgen.targets.mindspore.emission import call, expression
+        from mindgen.targets.mindspore.registry import register
+
+        @register("FusedGelu", domain="com.mycompany", since=1)
+        def map_fused_gelu(ctx):
+            return {body}
+        """,
+    )
+    output = tmp_path / "out"
+    assert main(["convert", str(model_path), "--output", str(output), "--mappings", str(mapping)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err, err
+    assert not output.exists()
+
+
+def test_registering_into_redirects_the_module_level_decorator():
+    target = Registry(origin="/tmp/mine.py")
+    with registering_into(target):
+        register("Op", domain="com.x", since=3)(_noop)
+    assert [(e.label, e.since, e.origin) for e in target.entries()] == [("com.x::Op", 3, "/tmp/mine.py")]
+    assert default_registry().lookup("Op", "com.x", 3) is None
+    assert target.entries()[0].name == "_noop from mine.py"
+
+
+def test_a_copy_is_independent_and_override_replaces_other_origins_only():
+    base = Registry()
+    base.register("Op", since=1)(_noop)
+    base.register("Op", since=13)(_noop)
+    overlay = base.copy()
+    user = Registry(origin="a.py")
+    user.register("Op", since=7, override=True)(_noop)
+    user.register("Op", since=15)(_noop)  # the same file may add versions without the flag
+    for entry in user.entries():
+        overlay.add(entry)
+    assert [(e.since, e.origin) for e in overlay.entries()] == [(7, "a.py"), (15, "a.py")]
+    assert overlay.lookup("Op", "", 6) is None
+    assert [e.since for e in base.entries()] == [1, 13]
+    other = Registry(origin="b.py")
+    other.register("Op", since=7)(_noop)
+    with pytest.raises(DuplicateMapperError, match="already mapped by _noop from a.py"):
+        overlay.add(other.entries()[0])
+
+
+def _noop(ctx):
+    raise AssertionError("not called")
 
 
 def _relu_model(tmp_path: Path) -> Path:

@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+import builtins
+from collections.abc import Callable, Iterator
 
 import onnx_ir as ir
 
 from mindgen.errors import MappingsError
 from mindgen.targets.mindspore.context import MappingContext
-from mindgen.targets.mindspore.emission import Emission, NodeMapping, Placeholder, Unmappable
+from mindgen.targets.mindspore.emission import (
+    Attribute,
+    Call,
+    Emission,
+    Expr,
+    Index,
+    Infix,
+    LayerCall,
+    NodeMapping,
+    Placeholder,
+    Prefix,
+    Raw,
+    Temp,
+    TupleExpr,
+    Unmappable,
+)
 from mindgen.targets.mindspore.hints import hint_for
 from mindgen.targets.mindspore.registry import MapperEntry, Registry
 
@@ -66,18 +82,71 @@ def _run_user_mapper(entry: MapperEntry, node: ir.Node, opset: int) -> Emission 
             f"mapper {entry.name} returned {type(result).__name__} for node {node.name!r}; "
             "a mapper returns an Emission (expression(...), layer(...)) or raises Unmappable"
         )
-    for line in result.imports if isinstance(result, Emission) else ():
-        if not _is_import(line):
-            raise MappingsError(
-                f"mapper {entry.name} asks model.py to import {line!r}, which is not one import line"
-            )
+    if isinstance(result, Emission):
+        _check_names(entry, result)
     return result
 
 
-def _is_import(line: str) -> bool:
-    """One `import x` / `from x import y` statement, and nothing else."""
+# What model.py always has in scope: mindspore as ms, and nn, ops, Parameter from it.
+_GENERATED_NAMES = frozenset({"ms", "nn", "ops", "Parameter", *dir(builtins)})
+
+
+def _check_names(entry: MapperEntry, emission: Emission) -> None:
+    """Every module a user's emission calls into must be imported by model.py (a typo fails here)."""
+    known = set(_GENERATED_NAMES)
+    for line in emission.imports:
+        bound = _import_names(line)
+        if bound is None:
+            raise MappingsError(
+                f"mapper {entry.name} asks model.py to import {line!r}, which is not one import line"
+            )
+        known |= bound
+    dotted = [
+        *_dotted_names(emission.expr),
+        *(name for t in emission.prelude for name in _dotted_names(t.expr)),
+    ]
+    if emission.layer is not None:
+        dotted += [emission.layer.cls, *(n for a in emission.layer.args for n in _dotted_names(a))]
+        dotted += [n for _, v in emission.layer.kwargs for n in _dotted_names(v)]
+    for name in dotted:
+        head = name.split(".", 1)[0].split("(", 1)[0].strip()
+        if head.isidentifier() and head not in known:
+            raise MappingsError(
+                f"mapper {entry.name} uses {name!r}, but model.py imports only mindspore as ms, nn, ops and "
+                "Parameter; add the module to the emission's imports (imports=['import ...'])"
+            )
+
+
+def _dotted_names(expr: Expr) -> Iterator[str]:
+    """The called functions and fixed names of an expression tree."""
+    if isinstance(expr, Call):
+        yield expr.func
+        for item in (*expr.args, *(v for _, v in expr.kwargs)):
+            yield from _dotted_names(item)
+    elif isinstance(expr, Raw):
+        yield expr.text
+    elif isinstance(expr, Infix):
+        yield from _dotted_names(expr.left)
+        yield from _dotted_names(expr.right)
+    elif isinstance(expr, Prefix):
+        yield from _dotted_names(expr.operand)
+    elif isinstance(expr, (Index, Attribute)):
+        yield from _dotted_names(expr.base)
+    elif isinstance(expr, (LayerCall, TupleExpr)):
+        for item in expr.args if isinstance(expr, LayerCall) else expr.items:
+            yield from _dotted_names(item)
+    elif isinstance(expr, Temp):
+        yield from _dotted_names(expr.expr)
+
+
+def _import_names(line: str) -> set[str] | None:
+    """The names one `import x` / `from x import y` line binds; None for anything else."""
     try:
         body = ast.parse(line).body
     except SyntaxError:
-        return False
-    return "\n" not in line and len(body) == 1 and isinstance(body[0], (ast.Import, ast.ImportFrom))
+        return None
+    if "\n" in line.strip() or len(body) != 1 or not isinstance(body[0], (ast.Import, ast.ImportFrom)):
+        return None
+    if isinstance(body[0], ast.Import):
+        return {(alias.asname or alias.name).split(".", 1)[0] for alias in body[0].names}
+    return {alias.asname or alias.name for alias in body[0].names}
