@@ -164,7 +164,14 @@ def test_a_mapper_that_fails_on_a_node_is_the_users_error(model_path, tmp_path, 
     ("body", "words"),
     [
         ('expression(call("opps.sigmoid", ctx.ref(0)))', "uses 'opps.sigmoid', but model.py imports only"),
-        ('expression(call("ops.sigmoid", ctx.ref(0)), imports=["x = 1"])', "which is not one import line"),
+        (
+            'expression(call("ops.sigmoid", ctx.ref(0)), imports=["x = 1"])',
+            "imports are `import module` lines",
+        ),
+        (
+            'expression(call("g", ctx.ref(0)), imports=["from m import g"])',
+            "imports are `import module` lines",
+        ),
         ("ctx.ref(0)", "returned Ref for node '/act/FusedGelu'"),
     ],
 )

@@ -131,7 +131,7 @@ class Emission:
     results: int = 1
     # Intermediate values written as their own lines first, in order (see Temp).
     prelude: tuple[Temp, ...] = ()
-    # Import lines model.py needs beyond mindspore's (a user's own Cell: "from mycompany_ms import Gelu").
+    # `import module` lines model.py needs beyond mindspore (a user mapper's own Cells).
     imports: tuple[str, ...] = ()
 
 

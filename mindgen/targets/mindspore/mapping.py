@@ -98,7 +98,7 @@ def _check_names(entry: MapperEntry, emission: Emission) -> None:
         bound = _import_names(line)
         if bound is None:
             raise MappingsError(
-                f"mapper {entry.name} asks model.py to import {line!r}, which is not one import line"
+                f"mapper {entry.name} asks model.py to import {line!r}; imports are `import module` lines"
             )
         known |= bound
     dotted = [
@@ -140,13 +140,15 @@ def _dotted_names(expr: Expr) -> Iterator[str]:
 
 
 def _import_names(line: str) -> set[str] | None:
-    """The names one `import x` / `from x import y` line binds; None for anything else."""
+    """The names one `import x [as y]` line binds; None for anything else.
+
+    Module imports only: a `from x import name` could bind a name that a local variable of
+    construct shadows; a module name is not one codegen gives a value.
+    """
     try:
         body = ast.parse(line).body
     except SyntaxError:
         return None
-    if "\n" in line.strip() or len(body) != 1 or not isinstance(body[0], (ast.Import, ast.ImportFrom)):
+    if "\n" in line.strip() or len(body) != 1 or not isinstance(body[0], ast.Import):
         return None
-    if isinstance(body[0], ast.Import):
-        return {(alias.asname or alias.name).split(".", 1)[0] for alias in body[0].names}
-    return {alias.asname or alias.name for alias in body[0].names}
+    return {(alias.asname or alias.name).split(".", 1)[0] for alias in body[0].names}
