@@ -115,6 +115,16 @@ def test_the_opset_the_model_imports_selects_the_version(model_path, tmp_path):
     assert "at opset 1" in report.unmapped[0]["reason"]
 
 
+def test_an_old_opset_model_with_the_custom_domain_is_upgraded_and_mapped(tmp_path):
+    model = EXAMPLE_MODEL.build_model()
+    model.opset_import[0].version = 11  # MatMul/Add are the same at 11; the loader upgrades to 17
+    path = tmp_path / "old.onnx"
+    onnx.save(model, path)
+    report = mindgen.convert(path, tmp_path / "out", mappings=[MAPPING])
+    assert (report.source["source_opset"], report.source["opset"]) == (11, 17)
+    assert report.summary["unmapped"] == 0 and report.warnings == []
+
+
 BAD_FILES = {
     "missing": (None, "mappings file not found"),
     "syntax": ("def broken(:\n", "syntax error at line 1"),
@@ -268,6 +278,9 @@ def test_two_files_mapping_the_same_op_is_an_error(model_path, tmp_path, capsys)
     second.parent.mkdir()
     shutil.copy(MAPPING, second)
     args = ["convert", str(model_path), "--output", str(tmp_path / "o"), "--mappings", str(MAPPING)]
+    assert main([*args, "--mappings", os.path.relpath(MAPPING)]) == 0  # the same file twice is one
+    capsys.readouterr()
+    args[3] += "2"
     assert main([*args, "--mappings", str(second)]) == 2
     err = capsys.readouterr().err
     assert (

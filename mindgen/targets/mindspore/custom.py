@@ -63,8 +63,12 @@ def load_mappings(
                 loaded.warnings.append(f"{error}; it was skipped")
                 continue
             loaded.sources.append(source)
+    # A file named twice (say, once relative and once absolute) is one source.
+    named: dict[Path, Path] = {}
     for file in files:
-        source = _load_file(Path(file))
+        named.setdefault(Path(file).resolve(), Path(file))
+    for file in named.values():
+        source = _load_file(file)
         _overlay(loaded.registry, source)
         loaded.sources.append(source)
     return loaded
@@ -88,9 +92,10 @@ def _describe(source: MappingsSource) -> str:
 
 
 def _installed_entry_points() -> list[importlib.metadata.EntryPoint]:
-    found = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-    # One entry point per name: a distribution found twice on sys.path is still one plugin.
-    unique = {ep.name: ep for ep in sorted(found, key=lambda ep: ep.name, reverse=True)}
+    """The group's entry points by name; of two with one name, the first on sys.path (as imports go)."""
+    unique: dict[str, importlib.metadata.EntryPoint] = {}
+    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        unique.setdefault(entry_point.name, entry_point)
     return sorted(unique.values(), key=lambda ep: ep.name)
 
 
