@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from mindgen import _deferred  # noqa: E402,F401  (before anything imports onnx_ir)
+
 __all__ = ["__version__", "convert"]
 
 
