@@ -170,15 +170,23 @@ def _write_weights(module: GeneratedModule, path: Path) -> tuple[list[WeightMapE
             try:
                 type_name = checkpoint_type_name(array.dtype)
             except UnsupportedDtypeError:
-                raise InputError(f"weight {binding.sources[0].name!r} has dtype {array.dtype}, which a MindSpore checkpoint cannot hold") from None
+                raise InputError(
+                    f"weight {binding.sources[0].name!r} has dtype {array.dtype}, which a MindSpore checkpoint cannot hold"
+                ) from None
             writer.add(binding.name, array)
             source = binding.sources[0]
             entries.append(
                 WeightMapEntry(
-                    converted_weight={"name": binding.name, "shape": list(array.shape), "data_type": type_name},
+                    converted_weight={
+                        "name": binding.name,
+                        "shape": list(array.shape),
+                        "data_type": type_name,
+                    },
                     source_weight={
                         "name": source.name or "",
-                        "shape": [int(d) for d in source.const_value.shape] if source.const_value is not None else None,
+                        "shape": [int(d) for d in source.const_value.shape]
+                        if source.const_value is not None
+                        else None,
                         "data_type": source.dtype.name if source.dtype is not None else "UNDEFINED",
                     },
                     note=binding.note,
@@ -202,6 +210,9 @@ def _build_report(
             "reason": u.reason,
             "hint": u.hint,
             "identifier": u.identifier,
+            "input_dtypes": u.input_dtypes,
+            "output_dtypes": u.output_dtypes,
+            "class_name": u.class_name,
         }
         for u in module.unmapped
     ]

@@ -120,7 +120,10 @@ def test_unmapped_operator_becomes_placeholder_that_imports_constructs_and_is_re
     assert entry["hint"]
     code = (output / "model.py").read_text()
     assert "class UnmappedFusedGelu(nn.Cell)" in code
-    assert "input_shape=((\"N\", 4),)" in code and "output_shape=((\"N\", 4),)" in code
+    assert "def __init__(self, approximate=None):" in code and "def construct(self, h):" in code
+    assert "h: float32 (N, 4) -> float32 (N, 4)" in code
+    assert 'self.act = UnmappedFusedGelu(approximate="tanh")' in code
+    assert entry["input_dtypes"] == ["float32"] and entry["class_name"] == "UnmappedFusedGelu"
     markdown = (output / "report.md").read_text()
     assert "FusedGelu" in markdown and "(N, 4)" in markdown
     network = load_network(output)

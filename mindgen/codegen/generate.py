@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +28,8 @@ from mindgen.codegen.naming import (
     safe_label,
     to_class_name,
 )
+from mindgen.codegen.placeholders import PlaceholderClass, dtype_name, signature
+from mindgen.codegen.placeholders import class_source as placeholder_source
 from mindgen.codegen.render import ExpressionRenderer, render_literal
 from mindgen.codegen.scopes import Scope, build_scopes
 from mindgen.codegen.templates import render_template
@@ -85,6 +87,9 @@ class UnmappedRecord:
     reason: str
     hint: str
     identifier: str
+    input_dtypes: list[str | None] = field(default_factory=list)
+    output_dtypes: list[str | None] = field(default_factory=list)
+    class_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,11 @@ def references(mapping: NodeMapping) -> list[ir.Value]:
         return [v for v in mapping.node.inputs if v is not None]
     found: list[ir.Value] = []
     emission = mapping.result
-    pending = [*(t.expr for t in emission.prelude), emission.expr, *(emission.layer.args if emission.layer else ())]
+    pending = [
+        *(t.expr for t in emission.prelude),
+        emission.expr,
+        *(emission.layer.args if emission.layer else ()),
+    ]
     pending += [v for _, v in emission.layer.kwargs] if emission.layer else []
     while pending:
         expr = pending.pop(0)
@@ -258,7 +267,9 @@ class _ClassBuilder:
         attr = self.members.name(("buffer", value), hint, "const")
         shape = tuple(int(d) for d in value.const_value.shape)
         member = Member(attr, "buffer", args=[Lit(shape), Fixed(MS_DTYPES.get(value.dtype, "ms.float32"))])
-        binding = ParameterBinding("", (value,), value.const_value.numpy, "constant tensor kept as a frozen parameter")
+        binding = ParameterBinding(
+            "", (value,), value.const_value.numpy, "constant tensor kept as a frozen parameter"
+        )
         member.bindings.append(("", binding))
         self.member_list.append(member)
         self.shared.modules.update({"ms", "ops", "Parameter"})
@@ -271,7 +282,9 @@ class _ClassBuilder:
             if not self.scope.path:
                 names.append(self._fresh(value, value.name or "x", "x"))
                 continue
-            hint = "x" if index == 0 or is_noise(value.name or "") or "/" in (value.name or "") else value.name
+            hint = (
+                "x" if index == 0 or is_noise(value.name or "") or "/" in (value.name or "") else value.name
+            )
             names.append(self._fresh(value, hint or "x", "x"))
         return names
 
@@ -359,7 +372,9 @@ class _ClassBuilder:
                 source_name=attr or "",
             )
             for weight in decl.weights:
-                member.bindings.append((weight.param, ParameterBinding("", weight.sources, weight.load, weight.note)))
+                member.bindings.append(
+                    (weight.param, ParameterBinding("", weight.sources, weight.load, weight.note))
+                )
             self.member_list.append(member)
             self.shared.modules |= renderer.modules | {decl.cls.split(".", 1)[0]}
         temp_names: dict[int, str] = {}
@@ -394,45 +409,40 @@ class _ClassBuilder:
         names = self._assign(position, builder.outputs, "out" if "out" not in self._taken_names() else attr)
         self.body.append(f"{', '.join(names)} = self.{attr}({args})")
 
-    def _add_placeholder(self, position: int, node: ir.Node, placeholder: Placeholder, attr: str | None) -> None:
+    def _add_placeholder(
+        self, position: int, node: ir.Node, placeholder: Placeholder, attr: str | None
+    ) -> None:
         op_key = (node.domain or "ai.onnx", node.op_type)
-        class_name = self.shared.placeholder_class(op_key)
-        label = safe_label(f"{node.domain or 'ai.onnx'}::{node.op_type}")
-        message = render_literal(f"{class_name}: {label} is not implemented yet")
-        self.shared.placeholder_classes.setdefault(
-            op_key, {"name": class_name, "label": label, "message": message}
-        )
+        ph = self.shared.placeholder(op_key)
+        ph.add_node(node)
+        # Literal values reach the code through repr; names through the class's Namespace.
         attributes = {name: _attribute_literal(a) for name, a in sorted(node.attributes.items())}
         member_attr = self._member_attr(node, attr, _kind(node.op_type), "op")
-        input_shapes = [_shape_of(v) for v in node.inputs]
-        output_shapes = [_shape_of(v) for v in node.outputs]
-        # One dict keeps the attribute names exactly as in the model, whatever they are.
-        kwargs: list[tuple[str, Lit | Fixed]] = [("attributes", Lit(attributes))] if attributes else []
-        kwargs.append(("input_shape", Lit(tuple(_tuple_or_none(s) for s in input_shapes))))
-        kwargs.append(("output_shape", Lit(tuple(_tuple_or_none(s) for s in output_shapes))))
+        kwargs: list[tuple[str, Lit | Fixed]] = [(ph.param(k), Lit(v)) for k, v in attributes.items()]
         comment = f"Unmapped {safe_label(node.op_type)} {render_literal(node.name or '')}: {safe_label(placeholder.reason, 200)}"
-        self.member_list.append(Member(member_attr, "placeholder", cls=class_name, kwargs=kwargs, comment=comment))
+        self.member_list.append(
+            Member(member_attr, "placeholder", cls=ph.name, kwargs=kwargs, comment=comment)
+        )
         args = ", ".join(self.ref_name(Ref(v)) if v is not None else "None" for v in node.inputs)
         names = self._assign(position, list(node.outputs), _kind(node.op_type))
         self.body.append(f"{', '.join(names)} = self.{member_attr}({args})")
         where = ".".join([*self.scope.path, member_attr])
         self.shared.rows.append((position, NodeRow(node.name or "", node.op_type, where, "placeholder")))
-        self.shared.unmapped.append(
-            (
-                position,
-                UnmappedRecord(
-                    node=node.name or "",
-                    op_type=node.op_type,
-                    domain=node.domain or "ai.onnx",
-                    attributes=attributes,
-                    input_shapes=input_shapes,
-                    output_shapes=output_shapes,
-                    reason=placeholder.reason,
-                    hint=placeholder.hint,
-                    identifier=where,
-                ),
-            )
+        record = UnmappedRecord(
+            node=node.name or "",
+            op_type=node.op_type,
+            domain=node.domain or "ai.onnx",
+            attributes=attributes,
+            input_shapes=[_shape_of(v) for v in node.inputs],
+            output_shapes=[_shape_of(v) for v in node.outputs],
+            reason=placeholder.reason,
+            hint=placeholder.hint,
+            identifier=where,
+            input_dtypes=[dtype_name(v) for v in node.inputs],
+            output_dtypes=[dtype_name(v) for v in node.outputs],
+            class_name=ph.name,
         )
+        self.shared.unmapped.append((position, record))
 
 
 @dataclass
@@ -441,24 +451,26 @@ class _Shared:
 
     graph: ir.Graph
     modules: set[str] = field(default_factory=lambda: {"nn"})
-    placeholder_classes: dict[tuple[str, str], dict[str, object]] = field(default_factory=dict)
+    placeholder_classes: dict[tuple[str, str], PlaceholderClass] = field(default_factory=dict)
     rows: list[tuple[int, NodeRow]] = field(default_factory=list)
     unmapped: list[tuple[int, UnmappedRecord]] = field(default_factory=list)
     builders: dict[tuple[str, ...], _ClassBuilder] = field(default_factory=dict)
     # Names no placeholder class may take (the network class).
     reserved_classes: set[str] = field(default_factory=set)
 
-    def placeholder_class(self, op_key: tuple[str, str]) -> str:
+    def placeholder(self, op_key: tuple[str, str]) -> PlaceholderClass:
         """One class per (domain, op type); names never repeat another class's."""
         if op_key in self.placeholder_classes:
-            return str(self.placeholder_classes[op_key]["name"])
-        taken = self.reserved_classes | {str(info["name"]) for info in self.placeholder_classes.values()}
+            return self.placeholder_classes[op_key]
+        taken = self.reserved_classes | {info.name for info in self.placeholder_classes.values()}
         base = to_class_name(f"Unmapped_{op_key[1]}", "Unmapped")
         name, counter = base, 1
         while name in taken:
             counter += 1
             name = f"{base}{counter}"
-        return name
+        label = safe_label(f"{op_key[0]}::{op_key[1]}")
+        self.placeholder_classes[op_key] = PlaceholderClass(name, label)
+        return self.placeholder_classes[op_key]
 
 
 def _build_specs(scope: Scope, facts: _GraphFacts, shared: _Shared, specs: list[ClassSpec]) -> ClassSpec:
@@ -481,7 +493,14 @@ def _renumber_rows(shared: _Shared, path: tuple[str, ...], items: list[Member]) 
         old, new = ".".join([*path, member.attr]), ".".join([*path, str(index)])
         for i, (position, row) in enumerate(shared.rows):
             if row.generated == old or row.generated.startswith(old + "."):
-                shared.rows[i] = (position, dataclasses.replace(row, generated=new + row.generated[len(old) :]))
+                shared.rows[i] = (
+                    position,
+                    dataclasses.replace(row, generated=new + row.generated[len(old) :]),
+                )
+        for i, (position, record) in enumerate(shared.unmapped):
+            if record.identifier == old or record.identifier.startswith(old + "."):
+                moved = new + record.identifier[len(old) :]
+                shared.unmapped[i] = (position, dataclasses.replace(record, identifier=moved))
 
 
 def _sequential_items(spec: ClassSpec, builder: _ClassBuilder) -> list[Member] | None:
@@ -514,10 +533,12 @@ def generate_module(
     shared = _Shared(source.graph, reserved_classes={class_name})
     specs: list[ClassSpec] = []
     root_spec = _build_specs(root, facts, shared, specs)
-    placeholder_names = {str(info["name"]) for info in shared.placeholder_classes.values()}
+    placeholder_names = {info.name for info in shared.placeholder_classes.values()}
     groups = fold_classes(
         specs,
-        lambda group: class_name if group.instances[0] is root_spec else _module_class_name(group, class_name),
+        lambda group: (
+            class_name if group.instances[0] is root_spec else _module_class_name(group, class_name)
+        ),
         reserved=placeholder_names,
     )
     result = GeneratedModule(source="", class_name=class_name)
@@ -533,7 +554,9 @@ def generate_module(
     imports += sorted({line for m in mappings if isinstance(m.result, Emission) for line in m.result.imports})
     label = safe_label(source.path.name)
     classes = [
-        class_source(group, f"Converted from {label}." if group.instances[0] is root_spec else _class_doc(group))
+        class_source(
+            group, f"Converted from {label}." if group.instances[0] is root_spec else _class_doc(group)
+        )
         for group in groups
     ]
     text = render_template(
@@ -542,11 +565,28 @@ def generate_module(
         source_format=source.format.upper(),
         opset=source.opset,
         imports=imports,
-        placeholders=sorted(shared.placeholder_classes.values(), key=lambda c: str(c["name"])),
+        placeholders=_placeholder_sources(shared.placeholder_classes.values(), result.unmapped),
         classes=classes,
     )
     result.source = format_source(text) if formatter else text
     return result
+
+
+def _placeholder_sources(classes: Iterable[PlaceholderClass], unmapped: list[UnmappedRecord]) -> list[str]:
+    """Each placeholder class's source, its docstring listing the nodes it stands for."""
+    sources = []
+    for ph in sorted(classes, key=lambda c: c.name):
+        seen = [
+            (
+                u.identifier,
+                signature(ph.input_params, u.input_shapes, u.input_dtypes),
+                signature([], u.output_shapes, u.output_dtypes),
+            )
+            for u in unmapped
+            if u.class_name == ph.name
+        ]
+        sources.append(placeholder_source(ph, seen))
+    return sources
 
 
 def _module_class_name(group, network_class: str) -> str:
