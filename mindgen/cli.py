@@ -43,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("-o", "--output", help="output directory (default: <model name>_mindspore)")
     convert.add_argument("--report", dest="report_dir", help="write report and weight map to this directory")
     convert.add_argument("--force", action="store_true", help="replace a non-empty output directory")
+    convert.add_argument(
+        "--update",
+        action="store_true",
+        help="regenerate a previous conversion in OUTPUT and carry your edits of its model.py over",
+    )
     # Parsed in _convert, not by argparse, so a bad value is one error line and not a usage dump.
     convert.add_argument(
         "--shape", nargs="+", metavar="DIMS", help="input shapes, e.g. 1,3,224,224 (fills unknown dims)"
@@ -59,7 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="TensorFlow graphs: keep the source NHWC interface (default) or take and return NCHW",
     )
     convert.add_argument(
-        "--emit-onnx", dest="emit_onnx", metavar="FILE", help="TensorFlow graphs: also write the canonical ONNX graph"
+        "--emit-onnx",
+        dest="emit_onnx",
+        metavar="FILE",
+        help="TensorFlow graphs: also write the canonical ONNX graph",
     )
     convert.add_argument("--example", action="store_true", help="convert the bundled example model")
     convert.add_argument("--flat", action="store_true", help="write one network class, not one per module")
@@ -209,6 +217,7 @@ def _convert(args: argparse.Namespace) -> int:
         emit_onnx=args.emit_onnx,
         mappings=args.mappings,
         plugins=args.plugins,
+        update=args.update,
     )
     _print_warnings(w for w in report.warnings if w.startswith("entry point "))
     if not args.quiet:
@@ -226,12 +235,22 @@ def _convert(args: argparse.Namespace) -> int:
         print(f"  {report.files['report']}  (and report.json)")
         if report.unmapped:
             print(f"{len(report.unmapped)} operator(s) left to finish by hand; see the report.")
+        if report.update is not None:
+            _print_update(report.update)
     if args.verify:
         from mindgen.verify import run_verification
 
         result = run_verification(model, output, report_dir=report_dir)
         return _verdict(result, args.quiet, f"mindgen verify {model} {output} --locate")
     return 0
+
+
+def _print_update(record: dict) -> None:
+    """One line per carried-over edit and per conflict of a --update run."""
+    for item in record["carried_over"]:
+        print(f"  kept your edit: {item['unit']} ({item['change']})")
+    for item in record["conflicts"]:
+        print(f"  CONFLICT: {item['unit']}: {item['reason']}")
 
 
 def _verify(args: argparse.Namespace) -> int:

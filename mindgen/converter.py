@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -15,7 +16,7 @@ from mindgen.codegen.generate import GeneratedModule, generate_module
 from mindgen.codegen.naming import to_class_name
 from mindgen.errors import InputError
 from mindgen.frontends.source import SourceModel
-from mindgen.output import check_output_dir, file_sha256, staged_directory
+from mindgen.output import PRISTINE_MODEL, USER_COPY, check_output_dir, staged_directory
 from mindgen.passes.pipeline import run_passes
 from mindgen.report.model import ConversionReport, TensorInfo, WeightMapEntry
 from mindgen.report.writer import write_report, write_weight_map
@@ -23,6 +24,7 @@ from mindgen.targets.mindspore.custom import load_mappings, mappings_record
 from mindgen.targets.mindspore.emission import Emission, NodeMapping
 from mindgen.targets.mindspore.mapping import map_graph
 from mindgen.targets.mindspore.registry import Registry, default_registry
+from mindgen.update import UpdateOutcome, apply_update, read_previous
 from mindgen.weights.checkpoint import CheckpointWriter, UnsupportedDtypeError, checkpoint_type_name
 
 Progress = Callable[[int, int], None]
@@ -88,15 +90,19 @@ def convert(
     emit_onnx: str | os.PathLike[str] | None = None,
     mappings: Sequence[str | os.PathLike[str]] = (),
     plugins: bool = True,
+    update: bool = False,
 ) -> ConversionReport:
     """Converts a model file into model.py, model.ckpt, weight_map.json and the report.
 
     `flat=True` writes one network class instead of one class per source module.
     `mappings` names files of user mappers, registered for this conversion only over the
     built-in ones (and over installed `mindgen.mappings` entry points, unless `plugins=False`).
+    `update=True` replaces a previous conversion (like `force`) and carries the user's edits
+    of its model.py into the new one (report key `update`).
     """
     output_dir = Path(output)
     reports = Path(report_dir) if report_dir is not None else None
+    force = force or update
     check_output_dir(output_dir, force)
     if reports is not None:
         check_output_dir(reports, force)
@@ -119,15 +125,22 @@ def convert(
     class_name = to_class_name(source.path.stem, "Network")
     with timer.phase("codegen"):
         module = generate_module(source, node_mappings, class_name, flat=flat)
+    outcome = None
+    if update:
+        with timer.phase("update"):
+            previous = read_previous(output_dir, reports) if output_dir.is_dir() else None
+            outcome = apply_update(previous, module.source)
     with staged_directory(output_dir, force, record_dir=reports) as staging:
         with timer.phase("weights"):
             weight_map, weight_bytes = _write_weights(module, staging / "model.ckpt")
-        (staging / "model.py").write_text(module.source, encoding="utf-8")
+        _write_model_py(staging, module.source, outcome)
         report = _build_report(source, module, mappings_count=len(node_mappings), weight_bytes=weight_bytes)
+        report.update = outcome.record if outcome is not None else None
         report.mappings = mappings_record(user, _nodes_by_origin(node_mappings))
         report.warnings += user.warnings
         report.passes = [vars(r) for r in pass_records]
-        report.model_py_sha256 = file_sha256(staging / "model.py")
+        # The hash of what mindgen generated: a merged model.py counts as edited by the user.
+        report.model_py_sha256 = hashlib.sha256(module.source.encode("utf-8")).hexdigest()
         report.files = {
             "model": str(output_dir / "model.py"),
             "checkpoint": str(output_dir / "model.ckpt"),
@@ -142,6 +155,15 @@ def convert(
         with staged_directory(reports, force) as report_staging:
             _write_report_files(report, weight_map, report_staging, timer)
     return report
+
+
+def _write_model_py(staging: Path, generated: str, outcome: UpdateOutcome | None) -> None:
+    """Writes model.py (merged on update), its pristine base, and the user's copy on conflict."""
+    (staging / PRISTINE_MODEL).parent.mkdir()
+    (staging / PRISTINE_MODEL).write_text(generated, encoding="utf-8")
+    (staging / "model.py").write_text(outcome.text if outcome else generated, encoding="utf-8")
+    if outcome is not None and outcome.user_copy is not None:
+        (staging / USER_COPY).write_bytes(outcome.user_copy)
 
 
 def _nodes_by_origin(node_mappings: Sequence[NodeMapping]) -> dict[str, list[str]]:

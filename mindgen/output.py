@@ -17,6 +17,12 @@ from mindgen.errors import InputError, OutputExistsError
 
 GENERATED_FILES = ("model.py", "model.ckpt", "weight_map.json", "report.json", "report.md")
 
+# What mindgen generated, kept untouched as the base of a later `--update` merge, and the
+# user's own model.py, kept beside the merged one when an update met a conflict.
+PRISTINE_DIR = ".mindgen"
+PRISTINE_MODEL = f"{PRISTINE_DIR}/model.py"
+USER_COPY = "model.py.user"
+
 # Backups of hand-edited model.py files: model.py.orig (newest), model.py.orig.2, ...
 BACKUP_NAME = "model.py.orig"
 _BACKUP = re.compile(r"model\.py\.orig(\.\d+)?")
@@ -52,7 +58,7 @@ def check_output_dir(output: Path, force: bool) -> None:
         shown = ", ".join(repr(name) for name in foreign[:3]) + (", ..." if len(foreign) > 3 else "")
         raise OutputExistsError(
             f"output directory {output} holds files mindgen did not write ({shown}); "
-            "not replacing it even with --force"
+            "not replacing it even with --force or --update"
         )
 
 
@@ -67,8 +73,10 @@ def _replaceable(entry: Path) -> bool:
     if entry.is_symlink():
         return False
     if entry.is_dir():
+        if entry.name == PRISTINE_DIR:  # ours only while it holds nothing but the pristine model.py
+            return all(p.name == "model.py" and p.is_file() and not p.is_symlink() for p in entry.iterdir())
         return entry.name in _REPLACEABLE_DIRS
-    return entry.name in GENERATED_FILES or bool(_BACKUP.fullmatch(entry.name))
+    return entry.name in GENERATED_FILES or entry.name == USER_COPY or bool(_BACKUP.fullmatch(entry.name))
 
 
 def file_sha256(path: Path) -> str:
@@ -114,6 +122,9 @@ def _carry_backups(output: Path, staging: Path, record_dir: Path | None = None) 
         kept.add(digest)
         name = BACKUP_NAME if len(kept) == 1 else f"{BACKUP_NAME}.{len(kept)}"
         shutil.copy2(source, staging / name)
+    # A conflict's copy of the user's file stays until an update writes a newer one.
+    if (output / USER_COPY).is_file() and not (staging / USER_COPY).exists():
+        shutil.copy2(output / USER_COPY, staging / USER_COPY)
 
 
 def _process_alive(pid: int) -> bool:

@@ -21,7 +21,7 @@ from mindgen.errors import InputError
 from mindgen.runtime import load_network
 
 REPO = Path(__file__).resolve().parents[1]
-GENERATED = {"model.py", "model.ckpt", "weight_map.json", "report.md", "report.json"}
+GENERATED = {"model.py", "model.ckpt", "weight_map.json", "report.md", "report.json", ".mindgen"}
 
 
 def run_mindgen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -74,7 +74,7 @@ def test_model_file_alias_and_separate_report_folder(tmp_path):
             "convert", "--model_file", "mlp.onnx", "--output", "code", "--report", "docs", cwd=tmp_path
         )
     )
-    assert _files(tmp_path / "code") == {"model.py", "model.ckpt"}
+    assert _files(tmp_path / "code") == {"model.py", "model.ckpt", ".mindgen"}
     assert _files(tmp_path / "docs") == {"report.md", "report.json", "weight_map.json"}
     assert "docs/report.md" in out and "code/model.py" in out
     report = json.loads((tmp_path / "docs" / "report.json").read_text())

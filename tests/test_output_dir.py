@@ -23,7 +23,7 @@ from mindgen.errors import InputError, OutputExistsError
 from mindgen.weights.checkpoint import CheckpointWriter
 
 REPO = Path(__file__).resolve().parents[1]
-GENERATED = {"model.py", "model.ckpt", "weight_map.json", "report.md", "report.json"}
+GENERATED = {"model.py", "model.ckpt", "weight_map.json", "report.md", "report.json", ".mindgen"}
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -248,4 +248,4 @@ def test_unedited_model_py_with_separate_report_folder_is_replaced(tmp_path):
     onnx.save(mlp(), tmp_path / "mlp.onnx")
     for _ in range(2):
         mindgen.convert(tmp_path / "mlp.onnx", tmp_path / "code", report_dir=tmp_path / "docs", force=True)
-    assert {p.name for p in (tmp_path / "code").iterdir()} == {"model.py", "model.ckpt"}
+    assert {p.name for p in (tmp_path / "code").iterdir()} == {"model.py", "model.ckpt", ".mindgen"}

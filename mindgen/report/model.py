@@ -63,10 +63,15 @@ class ConversionReport:
     mindgen_version: str = ""
     # User mappings loaded for this conversion: [{kind, source, name, ops, nodes}].
     mappings: list[dict[str, object]] = field(default_factory=list)
+    # `convert --update` only: {carried_over: [{unit, change}], conflicts: [{unit, reason}], user_file}.
+    update: dict[str, object] | None = None
 
     @property
     def unmapped_count(self) -> int:
         return self.summary["unmapped"]
 
     def to_json(self) -> dict[str, object]:
-        return asdict(self)
+        record = asdict(self)
+        if self.update is None:
+            del record["update"]  # reports of plain conversions stay as they were
+        return record
