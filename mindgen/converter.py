@@ -130,7 +130,7 @@ def convert(
         with timer.phase("update"):
             previous = read_previous(output_dir, reports) if output_dir.is_dir() else None
             outcome = apply_update(previous, module.source)
-    with staged_directory(output_dir, force, record_dir=reports) as staging:
+    with staged_directory(output_dir, force, record_dir=reports, back_up_edited=not update) as staging:
         with timer.phase("weights"):
             weight_map, weight_bytes = _write_weights(module, staging / "model.ckpt")
         _write_model_py(staging, module.source, outcome)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-_EMPTY_BODY = cst.IndentedBlock(body=[cst.SimpleStatementLine([cst.Pass()])])
+_PASS = cst.SimpleStatementLine([cst.Pass()])
 
 
 class MergeRefused(Exception):
@@ -129,7 +129,11 @@ def _merge_class(
 ) -> cst.ClassDef:
     """Merges a class's header (name, bases, decorators) and its members separately."""
     label = f"class {new.name.value}"
-    heads = [_text(n.with_changes(body=_EMPTY_BODY)) if n else None for n in (base, user, new)]
+    # The header keeps the block's own comments (after `class X:` and below the last member).
+    heads = [
+        _text(n.with_changes(body=n.body.with_changes(body=[_PASS]))) if n else None
+        for n in (base, user, new)
+    ]
     head = new
     if heads[1] != heads[2] and heads[1] != heads[0]:
         if heads[2] == heads[0]:
@@ -139,7 +143,7 @@ def _merge_class(
             result.conflicts.append({"unit": f"{label} header", "reason": "both you and mindgen changed it"})
     base_body = list(base.body.body) if base else []
     body = _merge_body(base_body, list(user.body.body), list(new.body.body), new.name.value, result)
-    return head.with_changes(body=new.body.with_changes(body=body or [cst.SimpleStatementLine([cst.Pass()])]))
+    return head.with_changes(body=head.body.with_changes(body=body or [_PASS]))
 
 
 def _place_additions(
@@ -193,33 +197,24 @@ def _units(body: list[cst.BaseStatement], scope: str) -> dict[str, _Unit]:
 
 
 def _identity(node: cst.BaseStatement, index: int, scope: str) -> tuple[str, str, bool]:
-    """(key, report label, is an import) of one statement."""
-    prefix = f"{scope}." if scope else ""
+    """(key, report label, is an import) of one statement; `scope` is the enclosing class or ''."""
     where = f"class {scope}" if scope else "module"
-    if isinstance(node, cst.FunctionDef):
-        return (
-            f"def {node.name.value}",
-            f"{prefix}{node.name.value}" if scope else f"function {node.name.value}",
-            False,
-        )
-    if isinstance(node, cst.ClassDef):
-        return (
-            f"class {node.name.value}",
-            f"{prefix}{node.name.value}" if scope else f"class {node.name.value}",
-            False,
-        )
+    if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+        key, word = ("def", "function") if isinstance(node, cst.FunctionDef) else ("class", "class")
+        name = node.name.value
+        return f"{key} {name}", f"{scope}.{name}" if scope else f"{word} {name}", False
     if isinstance(node, cst.SimpleStatementLine) and len(node.body) == 1:
         small = node.body[0]
         if isinstance(small, (cst.Import, cst.ImportFrom)):
-            code = _text(node).strip()
+            code = _text(small)  # without its comments: a comment above an import is not its identity
             return f"import {code}", f"import: {code}", True
         if index == 0 and isinstance(small, cst.Expr) and isinstance(small.value, cst.BaseString):
             return "docstring", f"{where} docstring", False
         names = _assigned_names(small)
         if names:
-            return f"assign {names}", f"{prefix}{names}" if scope else f"assignment {names}", False
-    first = _text(node).strip().splitlines()[0] if _text(node).strip() else "(blank)"
-    return f"stmt {_text(node).strip()}", f"{where} statement: {first[:60]}", False
+            return f"assign {names}", f"{scope}.{names}" if scope else f"assignment {names}", False
+    code = _text(node)
+    return f"stmt {code}", f"{where} statement: {(code.splitlines() or ['(blank)'])[0][:60]}", False
 
 
 def _assigned_names(small: cst.BaseSmallStatement) -> str:

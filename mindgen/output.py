@@ -105,13 +105,13 @@ def edited_model_py(output: Path, record_dir: Path | None = None) -> Path | None
     return model_py if file_sha256(model_py) != recorded else None
 
 
-def _carry_backups(output: Path, staging: Path, record_dir: Path | None = None) -> None:
+def _carry_backups(output: Path, staging: Path, record_dir: Path | None, back_up_edited: bool) -> None:
     """Copies earlier backups and a hand-edited model.py into the new output; newest is model.py.orig."""
     backups = sorted(
         (p for p in output.iterdir() if _BACKUP.fullmatch(p.name) and p.is_file()),
         key=lambda p: int(p.suffix[1:]) if p.name != BACKUP_NAME else 1,
     )
-    edited = edited_model_py(output, record_dir)
+    edited = edited_model_py(output, record_dir) if back_up_edited else None
     if edited is not None:
         backups.insert(0, edited)
     kept: set[str] = set()
@@ -196,8 +196,14 @@ def _missing_parents(output: Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def staged_directory(output: Path, force: bool, record_dir: Path | None = None) -> Iterator[Path]:
-    """Yields an empty staging folder; on success it replaces output in one rename."""
+def staged_directory(
+    output: Path, force: bool, record_dir: Path | None = None, back_up_edited: bool = True
+) -> Iterator[Path]:
+    """Yields an empty staging folder; on success it replaces output in one rename.
+
+    An edited model.py is kept as model.py.orig unless `back_up_edited` is False (an update
+    merged it into the new model.py, and kept it whole as model.py.user where it could not).
+    """
     # Resolved, so that a symlinked output folder is replaced behind its link, not the link itself.
     output = output.resolve()
     created = _missing_parents(output)
@@ -217,7 +223,7 @@ def staged_directory(output: Path, force: bool, record_dir: Path | None = None) 
         yield staging
         check_output_dir(output, force)  # re-checked: the folder may have changed meanwhile
         if output.is_dir():
-            _carry_backups(output, staging, record_dir)
+            _carry_backups(output, staging, record_dir, back_up_edited)
         _swap_into_place(staging, output)
         committed = True
     finally:

@@ -157,6 +157,7 @@ def test_an_added_layer_appears_and_the_implementation_stays(converted):
     # The merged file is the user's now: a second update with no change keeps it as it is.
     mindgen.convert(model, out, update=True)
     assert (out / "model.py").read_text() == text
+    assert not (out / "model.py.orig").exists()  # merged, not backed up: updates do not pile up copies
 
 
 def test_a_conflict_writes_mindgens_version_and_keeps_the_users_file(converted):
@@ -183,6 +184,8 @@ def test_a_conflict_writes_mindgens_version_and_keeps_the_users_file(converted):
     assert "user_ops.sigmoid(1.702 * x)" in merged  # the placeholder did not conflict: still carried over
     assert "Net.construct" in (out / "report.md").read_text()
     _check_network(out, grown)
+    mindgen.convert(model, out, update=True)  # no conflict this time: the user's copy stays anyway
+    assert (out / "model.py.user").read_bytes() == user_bytes
 
 
 def test_added_import_and_helper_function_are_carried_over(tmp_path):
@@ -301,3 +304,14 @@ def test_merge_carries_a_changed_class_header_and_refuses_a_file_that_does_not_p
     assert "@my_decorator\nclass Net" in code and {"unit": "class Net header", "change": "edited"} in carried
     with pytest.raises(MergeRefused, match="model.py does not parse"):
         parse("def broken(:\n", "model.py")
+
+
+def test_merge_places_an_added_method_after_its_neighbour_in_the_class():
+    user = BASE.replace(
+        "    def construct(self, x):",
+        "    def extra(self, x):\n        return x\n\n    def construct(self, x):",
+    )
+    new = BASE.replace("nn.Dense(2, 2)", "nn.Dense(2, 3)")
+    code, carried, conflicts = _merge(user, new)
+    assert code.index("def __init__") < code.index("def extra") < code.index("def construct")
+    assert carried == [{"unit": "Net.extra", "change": "added"}] and conflicts == []
