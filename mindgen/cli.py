@@ -1,4 +1,4 @@
-"""The `mindgen` command line: convert, inspect, ops."""
+"""The `mindgen` command line: convert, inspect, ops, verify, check."""
 
 from __future__ import annotations
 
@@ -83,7 +83,38 @@ def build_parser() -> argparse.ArgumentParser:
     ops = commands.add_parser("ops", help="list the operators mindgen maps, from its registry")
     _add_mappings_options(ops)
     _add_verify_parser(commands)
+    _add_check_parser(commands)
     return parser
+
+
+def _add_check_parser(commands) -> None:
+    check = commands.add_parser(
+        "check",
+        help="test each hand-finished placeholder alone against its source operator",
+        description=(
+            "Lists the placeholders still unfinished (construct raises NotImplementedError) and tests each "
+            "implemented one alone: the source node as a one-node model in onnxruntime (or a --reference "
+            "function) against the Cell in model.py, on seeded random inputs of the recorded shapes. "
+            "Exit 0 when every placeholder is implemented and matches, 1 otherwise, 2 on bad input."
+        ),
+    )
+    check.add_argument("output", help="the conversion's output directory (model.py, model.ckpt, report.json)")
+    check.add_argument("--model", metavar="FILE", help="the source model, if not where report.json says")
+    check.add_argument(
+        "--report", dest="report_dir", metavar="DIR", help="where report.json is, if not in OUTPUT"
+    )
+    check.add_argument(
+        "--reference",
+        metavar="FILE",
+        help="a Python file of numpy functions named by op type (def FusedGelu(x, *, alpha=None)), "
+        "the reference for operators onnxruntime cannot run",
+    )
+    check.add_argument(
+        "--samples", default="1", metavar="N", help="number of seeded random inputs (default 1)"
+    )
+    check.add_argument("--seed", default="0", metavar="N", help="seed of the random inputs (default 0)")
+    check.add_argument("--rtol", metavar="R", help="relative tolerance (default 1e-4; 1e-3 for float16)")
+    check.add_argument("--atol", metavar="A", help="absolute tolerance (default 1e-5; 1e-3 for float16)")
 
 
 def _add_mappings_options(command: argparse.ArgumentParser) -> None:
@@ -155,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    commands = {"convert": _convert, "inspect": _inspect, "ops": _ops, "verify": _verify}
+    commands = {"convert": _convert, "inspect": _inspect, "ops": _ops, "verify": _verify, "check": _check}
     try:
         code = commands[args.command](args)
         sys.stdout.flush()  # a closed pipe must surface here, not as a warning at exit
@@ -277,6 +308,26 @@ def _verify(args: argparse.Namespace) -> int:
     )
     hint = "" if args.locate else f"mindgen verify {args.model} {args.output} --locate"
     return _verdict(result, args.quiet, hint)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from mindgen.errors import VerificationError
+    from mindgen.verify.check import run_check
+
+    result = run_check(
+        args.output,
+        report_dir=args.report_dir,
+        model=args.model,
+        reference=args.reference,
+        samples=_parse_number(args.samples, "--samples", int),
+        seed=_parse_number(args.seed, "--seed", int),
+        rtol=_parse_number(args.rtol, "--rtol", float) if args.rtol is not None else None,
+        atol=_parse_number(args.atol, "--atol", float) if args.atol is not None else None,
+    )
+    print(result.table())
+    if not result.passed:
+        raise VerificationError(result.summary())
+    return 0
 
 
 def _verdict(result, quiet: bool, locate_hint: str) -> int:

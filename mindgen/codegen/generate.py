@@ -657,10 +657,19 @@ def _attribute_literal(attr: ir.Attr) -> object:
     value = attr.value
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    if isinstance(value, (int, float, str)):
+    if isinstance(value, float):
+        return _float32(value)
+    if isinstance(value, (int, str)):
         return value
     if isinstance(value, (list, tuple)) and all(isinstance(v, (int, float, str, bytes)) for v in value):
-        return tuple(v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in value)
+        return tuple(v.decode("utf-8", "replace") if isinstance(v, bytes) else _float32(v) for v in value)
     if hasattr(value, "shape") and hasattr(value, "numpy"):
         return f"<tensor {tuple(value.shape)}>"
     return f"<{attr.type.name.lower()}>"
+
+
+def _float32(value: object) -> object:
+    """ONNX float attributes are float32: written as the shortest text that reads back the same (1.702)."""
+    if isinstance(value, float) and np.isfinite(value):
+        return float(str(np.float32(value)))
+    return value
