@@ -16,6 +16,7 @@ import argparse
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,27 +43,51 @@ def resnet_like(width: int, blocks: int, seed: int = 0) -> onnx.ModelProto:
     x = "input"
     stem = f"stem.weight"
     inits.append(_tensor(rng, stem, (width, 3, 3, 3)))
-    nodes.append(helper.make_node("Conv", [x, stem], ["/stem/Conv_output_0"], name="/stem/Conv", pads=[1, 1, 1, 1]))
+    nodes.append(
+        helper.make_node("Conv", [x, stem], ["/stem/Conv_output_0"], name="/stem/Conv", pads=[1, 1, 1, 1])
+    )
     x = "/stem/Conv_output_0"
     for b in range(blocks):
         scope = f"/layer/layer.{b}"
         identity = x
         for c in (1, 2):
             prefix = f"layer.{b}.conv{c}"
-            inits += [_tensor(rng, f"{prefix}.weight", (width, width, 3, 3)), _tensor(rng, f"{prefix}.bias", (width,))]
+            inits += [
+                _tensor(rng, f"{prefix}.weight", (width, width, 3, 3)),
+                _tensor(rng, f"{prefix}.bias", (width,)),
+            ]
             out = f"{scope}/conv{c}/Conv_output_0"
-            nodes.append(helper.make_node("Conv", [x, f"{prefix}.weight", f"{prefix}.bias"], [out], name=f"{scope}/conv{c}/Conv", pads=[1, 1, 1, 1]))
+            nodes.append(
+                helper.make_node(
+                    "Conv",
+                    [x, f"{prefix}.weight", f"{prefix}.bias"],
+                    [out],
+                    name=f"{scope}/conv{c}/Conv",
+                    pads=[1, 1, 1, 1],
+                )
+            )
             x = out
             if c == 1:
-                nodes.append(helper.make_node("Relu", [x], [f"{scope}/relu/Relu_output_0"], name=f"{scope}/relu/Relu"))
+                nodes.append(
+                    helper.make_node("Relu", [x], [f"{scope}/relu/Relu_output_0"], name=f"{scope}/relu/Relu")
+                )
                 x = f"{scope}/relu/Relu_output_0"
         nodes.append(helper.make_node("Add", [x, identity], [f"{scope}/Add_output_0"], name=f"{scope}/Add"))
-        nodes.append(helper.make_node("Relu", [f"{scope}/Add_output_0"], [f"{scope}/relu_1/Relu_output_0"], name=f"{scope}/relu_1/Relu"))
+        nodes.append(
+            helper.make_node(
+                "Relu",
+                [f"{scope}/Add_output_0"],
+                [f"{scope}/relu_1/Relu_output_0"],
+                name=f"{scope}/relu_1/Relu",
+            )
+        )
         x = f"{scope}/relu_1/Relu_output_0"
     nodes.append(helper.make_node("GlobalAveragePool", [x], ["pooled"], name="/GlobalAveragePool"))
     nodes.append(helper.make_node("Flatten", ["pooled"], ["flat"], name="/Flatten"))
     inits += [_tensor(rng, "fc.weight", (10, width)), _tensor(rng, "fc.bias", (10,))]
-    nodes.append(helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["logits"], name="/fc/Gemm", transB=1))
+    nodes.append(
+        helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["logits"], name="/fc/Gemm", transB=1)
+    )
     graph = helper.make_graph(
         nodes,
         "resnet_like",
@@ -85,7 +110,10 @@ def transformer_stack(d_model: int, layers: int, seed: int = 0) -> onnx.ModelPro
     inits.append(numpy_helper.from_array(np.array(np.sqrt(d_model // heads), np.float32), "scale"))
 
     def linear(scope: str, name: str, source: str, fan_in: int, fan_out: int) -> str:
-        weight, bias = f"{scope[1:].replace('/', '.')}.{name}.weight", f"{scope[1:].replace('/', '.')}.{name}.bias"
+        weight, bias = (
+            f"{scope[1:].replace('/', '.')}.{name}.weight",
+            f"{scope[1:].replace('/', '.')}.{name}.bias",
+        )
         inits.extend([_tensor(rng, weight, (fan_in, fan_out)), _tensor(rng, bias, (fan_out,))])
         product, out = f"{scope}/{name}/MatMul_output_0", f"{scope}/{name}/Add_output_0"
         nodes.append(helper.make_node("MatMul", [source, weight], [product], name=f"{scope}/{name}/MatMul"))
@@ -93,10 +121,26 @@ def transformer_stack(d_model: int, layers: int, seed: int = 0) -> onnx.ModelPro
         return out
 
     def layer_norm(scope: str, name: str, source: str) -> str:
-        scale, bias = f"{scope[1:].replace('/', '.')}.{name}.weight", f"{scope[1:].replace('/', '.')}.{name}.bias"
-        inits.extend([numpy_helper.from_array(np.ones(d_model, np.float32), scale), numpy_helper.from_array(np.zeros(d_model, np.float32), bias)])
+        scale, bias = (
+            f"{scope[1:].replace('/', '.')}.{name}.weight",
+            f"{scope[1:].replace('/', '.')}.{name}.bias",
+        )
+        inits.extend(
+            [
+                numpy_helper.from_array(np.ones(d_model, np.float32), scale),
+                numpy_helper.from_array(np.zeros(d_model, np.float32), bias),
+            ]
+        )
         out = f"{scope}/{name}/LayerNormalization_output_0"
-        nodes.append(helper.make_node("LayerNormalization", [source, scale, bias], [out], name=f"{scope}/{name}/LayerNormalization", axis=-1))
+        nodes.append(
+            helper.make_node(
+                "LayerNormalization",
+                [source, scale, bias],
+                [out],
+                name=f"{scope}/{name}/LayerNormalization",
+                axis=-1,
+            )
+        )
         return out
 
     def op(scope: str, kind: str, inputs: list[str], index: int, **attrs) -> str:
@@ -110,16 +154,22 @@ def transformer_stack(d_model: int, layers: int, seed: int = 0) -> onnx.ModelPro
         for n, proj in enumerate(("query", "key", "value")):
             projected = linear(scope, proj, x, d_model, d_model)
             split = op(scope, "Reshape", [projected, "split_shape"], n)
-            heads_of.append(op(scope, "Transpose", [split], n, perm=[0, 2, 3, 1] if proj == "key" else [0, 2, 1, 3]))
+            heads_of.append(
+                op(scope, "Transpose", [split], n, perm=[0, 2, 3, 1] if proj == "key" else [0, 2, 1, 3])
+            )
         scores = op(scope, "MatMul", heads_of[:2], 0)
         scaled = op(scope, "Div", [scores, "scale"], 0)
         probs = op(scope, "Softmax", [scaled], 0, axis=-1)
         context = op(scope, "MatMul", [probs, heads_of[2]], 1)
-        merged = op(scope, "Reshape", [op(scope, "Transpose", [context], 3, perm=[0, 2, 1, 3]), "merge_shape"], 3)
+        merged = op(
+            scope, "Reshape", [op(scope, "Transpose", [context], 3, perm=[0, 2, 1, 3]), "merge_shape"], 3
+        )
         attended = op(scope, "Add", [x, linear(scope, "output", merged, d_model, d_model)], 0)
         normed = layer_norm(scope, "norm1", attended)
         hidden = op(scope, "Relu", [linear(scope, "intermediate", normed, d_model, ffn)], 0)
-        x = layer_norm(scope, "norm2", op(scope, "Add", [normed, linear(scope, "ffn_out", hidden, ffn, d_model)], 1))
+        x = layer_norm(
+            scope, "norm2", op(scope, "Add", [normed, linear(scope, "ffn_out", hidden, ffn, d_model)], 1)
+        )
     graph = helper.make_graph(
         nodes,
         "transformer",
@@ -157,6 +207,24 @@ def parameter_count(model: onnx.ModelProto) -> int:
 
 
 # Measurements -------------------------------------------------------------------------------
+def _child_env() -> dict[str, str]:
+    """The environment of measured processes: bytecode caching on, as in any normal install."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def _cpu_model() -> str:
+    """The CPU model name from /proc/cpuinfo, or the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def _run_measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of a command in a fresh process."""
     wrapper = (
@@ -167,7 +235,13 @@ def _run_measured(command: list[str], env: dict[str, str] | None = None) -> tupl
         "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
         "print(elapsed, peak, code)\n"
     )
-    out = subprocess.run([sys.executable, "-c", wrapper, *command], capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper, *command],
+        capture_output=True,
+        text=True,
+        env=env or _child_env(),
+        check=True,
+    )
     elapsed, peak, code = out.stdout.split()
     if code != "0":
         raise RuntimeError(f"{command} exited with {code}")
@@ -192,10 +266,18 @@ def measure(model: onnx.ModelProto, name: str, work: Path, runs: int, external: 
     else:
         onnx.save(model, path)
     floors, converts, peaks = [], [], []
+    # One unmeasured conversion first: it writes the bytecode caches and warms the page cache.
+    _run_measured(
+        [sys.executable, "-m", "mindgen", "convert", str(path), "-o", str(work / "warm"), "--force", "-q"]
+    )
     for run in range(runs):
-        floors.append(_run_measured([sys.executable, "-c", FLOOR_SCRIPT, str(path), str(work / "floor.ckpt")])[0])
+        floors.append(
+            _run_measured([sys.executable, "-c", FLOOR_SCRIPT, str(path), str(work / "floor.ckpt")])[0]
+        )
         out = work / f"out_{run}"
-        seconds, peak = _run_measured([sys.executable, "-m", "mindgen", "convert", str(path), "-o", str(out), "--force", "-q"])
+        seconds, peak = _run_measured(
+            [sys.executable, "-m", "mindgen", "convert", str(path), "-o", str(out), "--force", "-q"]
+        )
         converts.append(seconds)
         peaks.append(peak)
     weight_bytes = sum(int(np.prod(t.dims)) * 4 for t in model.graph.initializer)
@@ -240,9 +322,18 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(measure(model, name, work, args.runs, external))
             del model
             print(_row(rows[-1]), flush=True)
-        help_s = statistics.median(_run_measured([sys.executable, "-m", "mindgen", "--help"])[0] for _ in range(args.runs))
+            for leftover in work.iterdir():  # the biggest models are GBs: keep only one at a time on disk
+                if leftover.is_dir():
+                    shutil.rmtree(leftover)
+                else:
+                    leftover.unlink()
+        help_s = statistics.median(
+            _run_measured([sys.executable, "-m", "mindgen", "--help"])[0] for _ in range(args.runs)
+        )
         example_s = statistics.median(
-            _run_measured([sys.executable, "-m", "mindgen", "convert", "--example", "-o", str(work / f"ex{i}"), "-q"])[0]
+            _run_measured(
+                [sys.executable, "-m", "mindgen", "convert", "--example", "-o", str(work / f"ex{i}"), "-q"]
+            )[0]
             for i in range(args.runs)
         )
     text = _markdown(rows, help_s, example_s, args.runs)
@@ -265,8 +356,9 @@ def _markdown(rows: list[dict[str, object]], help_s: float, example_s: float, ru
         "# Conversion benchmarks",
         "",
         f"Command: `python benchmarks/convert_bench.py --runs {runs} --output reports/benchmarks.md`.",
-        f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores; "
-        "medians of fresh processes.",
+        f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores "
+        f"({_cpu_model()}), shared with other jobs: load average {os.getloadavg()[0]:.1f} at the end. "
+        "Medians of fresh processes (floor and convert interleaved, one warm-up conversion first).",
         "",
         "| model | parameters | nodes | weights MiB | floor s | convert s | convert/floor | peak RSS MiB | peak/weights | ms per node |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -276,6 +368,12 @@ def _markdown(rows: list[dict[str, object]], help_s: float, example_s: float, ru
             f"| {r['model']} | {r['params']:,} | {r['nodes']} | {r['weight_mib']:.0f} | {r['floor_s']:.2f} | "
             f"{r['convert_s']:.2f} | {r['ratio']:.2f} | {r['peak_mib']:.0f} | {r['peak_over_weights']:.2f} | {r['ms_per_node']:.3f} |"
         )
+    chains = {r["model"]: r["ms_per_node"] for r in rows if str(r["model"]).startswith("chain_")}
+    if "chain_2k" in chains and "chain_20k" in chains:
+        lines += [
+            "",
+            f"Time per node: {chains['chain_2k']:.3f} ms at 2k nodes, {chains['chain_20k']:.3f} ms at 20k nodes.",
+        ]
     lines += ["", f"`mindgen --help`: {help_s:.2f} s. `mindgen convert --example`: {example_s:.2f} s.", ""]
     return "\n".join(lines)
 

@@ -87,15 +87,18 @@ class HandEncoder(nn.Cell):
         return self.layers(x)
 
 
-def _latency(run, repeats: int) -> float:
-    for _ in range(3):
-        run()
-    times = []
+def _latencies(runs: dict[str, object], repeats: int) -> dict[str, float]:
+    """Median ms per call of each runner, calls interleaved so that load changes hit all alike."""
+    for run in runs.values():
+        for _ in range(3):
+            run()
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) * 1000 for name, values in times.items()}
 
 
 def bench(name: str, model: onnx.ModelProto, hand: nn.Cell, shape_of, repeats: int, work: Path) -> list[dict]:
@@ -109,15 +112,39 @@ def bench(name: str, model: onnx.ModelProto, hand: nn.Cell, shape_of, repeats: i
     for batch in (1, 8):
         x = np.random.default_rng(0).standard_normal(shape_of(batch)).astype(np.float32)
         tensor = ms.Tensor(x)
-        gen_ms = _latency(lambda: generated(tensor).asnumpy(), repeats)
-        hand_ms = _latency(lambda: hand(tensor).asnumpy(), repeats)
-        ort_ms = _latency(lambda: session.run(None, {input_name: x}), repeats)
+        ms_per_call = _latencies(
+            {
+                "generated": lambda: generated(tensor).asnumpy(),
+                "hand": lambda: hand(tensor).asnumpy(),
+                "ort": lambda: session.run(None, {input_name: x}),
+            },
+            repeats,
+        )
+        gen_ms, hand_ms, ort_ms = ms_per_call["generated"], ms_per_call["hand"], ms_per_call["ort"]
         rows.append(
-            {"model": name, "batch": batch, "generated": gen_ms, "hand": hand_ms, "ort": ort_ms,
-             "vs_hand": gen_ms / hand_ms, "vs_ort": gen_ms / ort_ms}
+            {
+                "model": name,
+                "batch": batch,
+                "generated": gen_ms,
+                "hand": hand_ms,
+                "ort": ort_ms,
+                "vs_hand": gen_ms / hand_ms,
+                "vs_ort": gen_ms / ort_ms,
+            }
         )
         print(rows[-1], flush=True)
     return rows
+
+
+def _cpu_model() -> str:
+    """The CPU model name from /proc/cpuinfo, or the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,15 +157,23 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        rows += bench("resnet", resnet_like(64, 4), HandResNet(64, 4), lambda b: (b, 3, 32, 32), args.repeats, work)
         rows += bench(
-            "transformer", transformer_stack(256, 2), HandEncoder(256, 2), lambda b: (b, 16, 256), args.repeats, work
+            "resnet", resnet_like(64, 4), HandResNet(64, 4), lambda b: (b, 3, 32, 32), args.repeats, work
+        )
+        rows += bench(
+            "transformer",
+            transformer_stack(256, 2),
+            HandEncoder(256, 2),
+            lambda b: (b, 16, 256),
+            args.repeats,
+            work,
         )
     lines = [
         "# Runtime benchmarks (GRAPH_MODE, CPU)",
         "",
         f"Command: `python benchmarks/runtime_bench.py --repeats {args.repeats}`. Machine: {platform.platform()}, "
-        f"{os.cpu_count()} cores. Median latency in ms after 3 warm-up calls.",
+        f"{os.cpu_count()} cores ({_cpu_model()}), load average {os.getloadavg()[0]:.1f} at the end. "
+        "Median latency in ms after 3 warm-up calls; the three runners' calls are interleaved.",
         "",
         "| model | batch | generated ms | hand-written ms | onnxruntime ms | generated/hand | generated/onnxruntime |",
         "|---|---:|---:|---:|---:|---:|---:|",

@@ -56,9 +56,11 @@ def load_source(
 ) -> SourceModel:
     """Reads a model file with the frontend its format needs."""
     path = Path(model)
-    from mindgen.frontends.tensorflow import is_tensorflow_path, load_tensorflow
+    from mindgen.frontends.tensorflow import is_tensorflow_path
 
     if is_tensorflow_path(path):
+        from mindgen.frontends.tensorflow.loader import load_tensorflow
+
         return load_tensorflow(
             path,
             shapes=shapes,

@@ -7,12 +7,22 @@ import subprocess
 import sys
 
 
+def _ruff_command() -> list[str]:
+    """The ruff binary itself when it can be found: `python -m ruff` costs an interpreter start."""
+    try:
+        from ruff.__main__ import find_ruff_bin
+
+        return [find_ruff_bin()]
+    except (ImportError, FileNotFoundError):
+        return [sys.executable, "-m", "ruff"]
+
+
 def format_source(text: str) -> str:
     """Returns text formatted by `ruff format` (line length 100); the input must parse."""
     ast.parse(text)  # a generator bug must surface here, not in the user's editor
     try:
         completed = subprocess.run(
-            [sys.executable, "-m", "ruff", "format", "--line-length", "100", "--stdin-filename", "model.py", "-"],
+            [*_ruff_command(), "format", "--line-length", "100", "--stdin-filename", "model.py", "-"],
             input=text,
             capture_output=True,
             text=True,

