@@ -21,7 +21,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +40,7 @@ def resnet_like(width: int, blocks: int, seed: int = 0) -> onnx.ModelProto:
     rng = np.random.default_rng(seed)
     nodes, inits = [], []
     x = "input"
-    stem = f"stem.weight"
+    stem = "stem.weight"
     inits.append(_tensor(rng, stem, (width, 3, 3, 3)))
     nodes.append(
         helper.make_node("Conv", [x, stem], ["/stem/Conv_output_0"], name="/stem/Conv", pads=[1, 1, 1, 1])

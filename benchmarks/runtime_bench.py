@@ -114,9 +114,9 @@ def bench(name: str, model: onnx.ModelProto, hand: nn.Cell, shape_of, repeats: i
         tensor = ms.Tensor(x)
         ms_per_call = _latencies(
             {
-                "generated": lambda: generated(tensor).asnumpy(),
-                "hand": lambda: hand(tensor).asnumpy(),
-                "ort": lambda: session.run(None, {input_name: x}),
+                "generated": lambda tensor=tensor: generated(tensor).asnumpy(),
+                "hand": lambda tensor=tensor: hand(tensor).asnumpy(),
+                "ort": lambda x=x: session.run(None, {input_name: x}),
             },
             repeats,
         )
