@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         rows += bench(
-            "resnet", resnet_like(64, 4), HandResNet(64, 4), lambda b: (b, 3, 32, 32), args.repeats, work
+            "resnet", resnet_like(32, 4), HandResNet(32, 4), lambda b: (b, 3, 32, 32), args.repeats, work
         )
         rows += bench(
             "transformer",
