@@ -16,7 +16,9 @@ try:
     mindgen.cli.main(sys.argv[1:])
 except SystemExit:
     pass
-print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
+# vars(), not getattr: mindgen's deferred stand-ins (no __file__ until first use) import on getattr.
+loaded = [m for m in {heavy!r} if m in sys.modules and "__file__" in vars(sys.modules[m])]
+print(json.dumps(sorted(loaded)))
 """
 
 
