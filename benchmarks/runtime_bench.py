@@ -1,10 +1,13 @@
 """Latency of generated networks against hand-written MindSpore networks and onnxruntime.
 
-    python benchmarks/runtime_bench.py [--repeats 20] [--output reports/runtime_benchmarks.md]
+    python benchmarks/runtime_bench.py [--seconds 20] [--markdown reports/runtime_table.md]
 
-Two architectures, each as (a) the network mindgen generates from an ONNX model, (b) the
-same architecture written by hand in MindSpore, and (c) onnxruntime on the ONNX model; all in
-GRAPH_MODE on CPU at batch 1 and 8, medians after warm-up, printed as ratios from one run.
+Two architectures (benchmarks/runtime_models.py), each run as (a) the network mindgen generates
+from the ONNX model, (b) the same architecture written by hand in MindSpore
+(benchmarks/hand_written.py) holding the same weights, and (c) onnxruntime on the ONNX model;
+MindSpore in GRAPH_MODE on CPU, at batch 1 and 8. Each batch size gets its own warm-up (GRAPH
+compiles once per input shape), then the three runners are called in interleaved rounds
+(A, B, C, A, B, C, ...) so that load from other processes hits all alike; medians are reported.
 """
 
 from __future__ import annotations
@@ -16,92 +19,58 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import mindspore as ms
 import numpy as np
 import onnx
 import onnxruntime as ort
-from mindspore import nn, ops
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from convert_bench import resnet_like, transformer_stack  # noqa: E402
+from hand_written import HandEncoder, HandResNet, load_weights  # noqa: E402
+from runtime_models import encoder_onnx, resnet_onnx  # noqa: E402
 
 import mindgen  # noqa: E402
 from mindgen.runtime import load_network  # noqa: E402
 
-
-class HandResBlock(nn.Cell):
-    def __init__(self, width: int):
-        super().__init__()
-        self.conv1 = nn.Conv2d(width, width, 3, pad_mode="pad", padding=1, has_bias=True)
-        self.conv2 = nn.Conv2d(width, width, 3, pad_mode="pad", padding=1, has_bias=True)
-
-    def construct(self, x):
-        out = ops.relu(self.conv1(x))
-        out = self.conv2(out)
-        return ops.relu(out + x)
+RUNNERS = ("generated", "hand", "ort")
 
 
-class HandResNet(nn.Cell):
-    def __init__(self, width: int, blocks: int):
-        super().__init__()
-        self.stem = nn.Conv2d(3, width, 3, pad_mode="pad", padding=1)
-        self.layer = nn.SequentialCell([HandResBlock(width) for _ in range(blocks)])
-        self.fc = nn.Dense(width, 10)
-
-    def construct(self, x):
-        x = self.layer(self.stem(x))
-        return self.fc(ops.flatten(ops.mean(x, (2, 3), keep_dims=True)))
-
-
-class HandEncoderLayer(nn.Cell):
-    def __init__(self, dim: int, heads: int):
-        super().__init__()
-        self.heads, self.head_dim = heads, dim // heads
-        self.query, self.key, self.value = nn.Dense(dim, dim), nn.Dense(dim, dim), nn.Dense(dim, dim)
-        self.output = nn.Dense(dim, dim)
-        self.norm1 = nn.LayerNorm((dim,), epsilon=1e-5)
-        self.intermediate = nn.Dense(dim, 4 * dim)
-        self.ffn_out = nn.Dense(4 * dim, dim)
-        self.norm2 = nn.LayerNorm((dim,), epsilon=1e-5)
-        self.scale = float(np.sqrt(self.head_dim))
-
-    def construct(self, x):
-        batch, seq, dim = x.shape
-        q = ops.transpose(ops.reshape(self.query(x), (batch, seq, self.heads, self.head_dim)), (0, 2, 1, 3))
-        k = ops.transpose(ops.reshape(self.key(x), (batch, seq, self.heads, self.head_dim)), (0, 2, 3, 1))
-        v = ops.transpose(ops.reshape(self.value(x), (batch, seq, self.heads, self.head_dim)), (0, 2, 1, 3))
-        probs = ops.softmax(ops.matmul(q, k) / self.scale, -1)
-        context = ops.reshape(ops.transpose(ops.matmul(probs, v), (0, 2, 1, 3)), (batch, seq, dim))
-        x = self.norm1(x + self.output(context))
-        return self.norm2(x + self.ffn_out(ops.relu(self.intermediate(x))))
-
-
-class HandEncoder(nn.Cell):
-    def __init__(self, dim: int, layers: int):
-        super().__init__()
-        self.layers = nn.SequentialCell([HandEncoderLayer(dim, 8) for _ in range(layers)])
-
-    def construct(self, x):
-        return self.layers(x)
-
-
-def _latencies(runs: dict[str, object], repeats: int) -> dict[str, float]:
-    """Median ms per call of each runner, calls interleaved so that load changes hit all alike."""
-    for run in runs.values():
-        for _ in range(3):
-            run()
+def _rounds(runs: dict[str, Callable[[], object]], seconds: float, min_rounds: int) -> dict[str, list[float]]:
+    """Per-call seconds of each runner over interleaved rounds filling about `seconds` (at most 200)."""
     times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            start = time.perf_counter()
+    start = time.perf_counter()
+    names = list(runs)
+    while len(times[names[0]]) < min_rounds or time.perf_counter() - start < seconds:
+        # Rotate who goes first, so no runner always follows the same neighbour.
+        shift = len(times[names[0]]) % len(names)
+        for name in names[shift:] + names[:shift]:
+            begin = time.perf_counter()
+            runs[name]()
+            times[name].append(time.perf_counter() - begin)
+        if len(times[names[0]]) >= 200:
+            break
+    return times
+
+
+def _warm_up(runs: dict[str, Callable[[], object]], calls: int) -> dict[str, float]:
+    """Calls each runner `calls` times (the first call compiles the graph); returns first-call seconds."""
+    first = {}
+    for name, run in runs.items():
+        begin = time.perf_counter()
+        run()
+        first[name] = time.perf_counter() - begin
+        for _ in range(calls - 1):
             run()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) * 1000 for name, values in times.items()}
+    return first
 
 
-def bench(name: str, model: onnx.ModelProto, hand: nn.Cell, shape_of, repeats: int, work: Path) -> list[dict]:
+def bench(
+    name: str, model: onnx.ModelProto, hand, shape: tuple[int, ...], args: argparse.Namespace, work: Path
+) -> list[dict]:
+    """Converts the model, then times generated, hand-written and onnxruntime at batch 1 and 8."""
     path = work / f"{name}.onnx"
     onnx.save(model, path)
     mindgen.convert(path, work / name, force=True)
@@ -110,82 +79,143 @@ def bench(name: str, model: onnx.ModelProto, hand: nn.Cell, shape_of, repeats: i
     input_name = session.get_inputs()[0].name
     rows = []
     for batch in (1, 8):
-        x = np.random.default_rng(0).standard_normal(shape_of(batch)).astype(np.float32)
+        x = np.random.default_rng(batch).standard_normal((batch, *shape)).astype(np.float32)
         tensor = ms.Tensor(x)
-        ms_per_call = _latencies(
-            {
-                "generated": lambda tensor=tensor: generated(tensor).asnumpy(),
-                "hand": lambda tensor=tensor: hand(tensor).asnumpy(),
-                "ort": lambda x=x: session.run(None, {input_name: x}),
-            },
-            repeats,
-        )
-        gen_ms, hand_ms, ort_ms = ms_per_call["generated"], ms_per_call["hand"], ms_per_call["ort"]
-        rows.append(
-            {
-                "model": name,
-                "batch": batch,
-                "generated": gen_ms,
-                "hand": hand_ms,
-                "ort": ort_ms,
-                "vs_hand": gen_ms / hand_ms,
-                "vs_ort": gen_ms / ort_ms,
-            }
-        )
-        print(rows[-1], flush=True)
+        runs = {
+            "generated": partial(_call_ms, generated, tensor),
+            "hand": partial(_call_ms, hand, tensor),
+            "ort": partial(_call_ort, session, {input_name: x}),
+        }
+        rows.append(_time_batch(name, batch, runs, args))
+        print(_text_row(rows[-1]), flush=True)
     return rows
 
 
-def _cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo, or the platform's processor string."""
+def _call_ms(network, tensor: ms.Tensor) -> np.ndarray:
+    """One forward pass, synchronised by copying the output to numpy."""
+    return network(tensor).asnumpy()
+
+
+def _call_ort(session: ort.InferenceSession, feeds: dict[str, np.ndarray]) -> np.ndarray:
+    """One onnxruntime run, returning the first output."""
+    return session.run(None, feeds)[0]
+
+
+def _time_batch(
+    name: str, batch: int, runs: dict[str, Callable[[], object]], args: argparse.Namespace
+) -> dict:
+    """Warms up, checks the outputs agree, times interleaved rounds; one table row."""
+    first = _warm_up(runs, args.warmup)
+    outputs = {runner: run() for runner, run in runs.items()}
+    times = _rounds(runs, args.seconds, args.min_rounds)
+    medians = {runner: statistics.median(values) * 1000 for runner, values in times.items()}
+    return {
+        "model": name,
+        "batch": batch,
+        **medians,
+        "iqr": {runner: _iqr(values) * 1000 for runner, values in times.items()},
+        "rounds": len(times["generated"]),
+        "compile_s": first["generated"],
+        "diff_hand": float(np.abs(outputs["generated"] - outputs["hand"]).max()),
+        "diff_ort": float(np.abs(outputs["generated"] - outputs["ort"]).max()),
+        "vs_hand": medians["generated"] / medians["hand"],
+        "vs_ort": medians["generated"] / medians["ort"],
+    }
+
+
+def _iqr(values: list[float]) -> float:
+    """Interquartile range, the spread of the timed calls."""
+    quartiles = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
+    return quartiles[2] - quartiles[0]
+
+
+def _text_row(row: dict) -> str:
+    """One console line per (model, batch)."""
+    return (
+        f"{row['model']:<12} batch {row['batch']}: generated {row['generated']:8.2f} ms, "
+        f"hand {row['hand']:8.2f} ms, ort {row['ort']:7.2f} ms | gen/hand {row['vs_hand']:.3f} "
+        f"gen/ort {row['vs_ort']:.2f} | {row['rounds']} rounds | max|gen-hand| {row['diff_hand']:.1e} "
+        f"max|gen-ort| {row['diff_ort']:.1e}"
+    )
+
+
+def machine() -> str:
+    """One line describing the CPU, cores, Python and library versions."""
+    cpu = platform.processor() or "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+                cpu = line.split(":", 1)[1].strip()
+                break
     except OSError:
         pass
-    return platform.processor() or "unknown CPU"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}, mindspore {ms.__version__}, onnxruntime {ort.__version__}"
+    )
+
+
+def markdown(rows: list[dict], args: argparse.Namespace, models: str, load: tuple[float, float]) -> str:
+    """The table as markdown, with the command, the machine and the models' sizes."""
+    command = " ".join(["python benchmarks/runtime_bench.py", *(args.argv or [])])
+    lines = [
+        f"Command: `{command}`. Machine: {machine()}; load average {load[0]:.1f} before, "
+        f"{load[1]:.1f} after. MindSpore GRAPH_MODE on CPU; {models}. Median ms per call "
+        "(output copied to numpy) over interleaved rounds after a warm-up per batch size; "
+        "IQR in brackets.",
+        "",
+        "| model | batch | generated ms | hand-written ms | onnxruntime ms | generated/hand | "
+        "generated/onnxruntime | max abs diff gen-hand / gen-ort | rounds |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        cells = [f"{r[k]:.2f} ({r['iqr'][k]:.2f})" for k in RUNNERS]
+        lines.append(
+            f"| {r['model']} | {r['batch']} | {' | '.join(cells)} | **{r['vs_hand']:.3f}** | {r['vs_ort']:.2f} "
+            f"| {r['diff_hand']:.1e} / {r['diff_ort']:.1e} | {r['rounds']} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--output", type=Path)
+    parser.add_argument("--seconds", type=float, default=20.0, help="timed wall seconds per model and batch")
+    parser.add_argument("--min-rounds", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=3, help="calls per runner before timing")
+    parser.add_argument("--width", type=int, default=32, help="ResNet channels (the second block has twice)")
+    parser.add_argument("--resolution", type=int, default=32, help="ResNet input height and width")
+    parser.add_argument("--dim", type=int, default=256, help="encoder model width (8 heads, FFN 4x)")
+    parser.add_argument("--seq", type=int, default=64, help="encoder sequence length")
+    parser.add_argument("--layers", type=int, default=2, help="encoder layers")
+    parser.add_argument("--only", choices=("resnet", "encoder"), help="run one of the two models")
+    parser.add_argument("--markdown", type=Path, help="also write the table as markdown to this file")
     args = parser.parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else argv
+    print(machine(), flush=True)
     ms.set_device("CPU")
     ms.set_context(mode=ms.GRAPH_MODE)
+    load_before = os.getloadavg()[0]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        rows += bench(
-            "resnet", resnet_like(32, 4), HandResNet(32, 4), lambda b: (b, 3, 32, 32), args.repeats, work
-        )
-        rows += bench(
-            "transformer",
-            transformer_stack(256, 2),
-            HandEncoder(256, 2),
-            lambda b: (b, 16, 256),
-            args.repeats,
-            work,
-        )
-    lines = [
-        "# Runtime benchmarks (GRAPH_MODE, CPU)",
-        "",
-        f"Command: `python benchmarks/runtime_bench.py --repeats {args.repeats}`. Machine: {platform.platform()}, "
-        f"{os.cpu_count()} cores ({_cpu_model()}), load average {os.getloadavg()[0]:.1f} at the end. "
-        "Median latency in ms after 3 warm-up calls; the three runners' calls are interleaved.",
-        "",
-        "| model | batch | generated ms | hand-written ms | onnxruntime ms | generated/hand | generated/onnxruntime |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    lines += [
-        f"| {r['model']} | {r['batch']} | {r['generated']:.2f} | {r['hand']:.2f} | {r['ort']:.2f} | {r['vs_hand']:.2f} | {r['vs_ort']:.2f} |"
-        for r in rows
-    ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.output:
-        args.output.write_text(text)
+        if args.only in (None, "resnet"):
+            model, weights = resnet_onnx(args.width, args.resolution)
+            hand = load_weights(HandResNet(args.width), weights)
+            rows += bench("resnet", model, hand, (3, args.resolution, args.resolution), args, work)
+        if args.only in (None, "encoder"):
+            model, weights = encoder_onnx(args.dim, 8, args.seq, args.layers)
+            hand = load_weights(HandEncoder(args.dim, 8, args.layers), weights)
+            rows += bench("encoder", model, hand, (args.seq, args.dim), args, work)
+    models = (
+        f"resnet: Conv-BN-ReLU stem to {args.width} channels, a basic block, a stride-2 block to "
+        f"{2 * args.width} channels with a 1x1 projection, global pool, fc 10, input 3x{args.resolution}"
+        f"x{args.resolution}; encoder: {args.layers} post-norm layers, width {args.dim}, 8 heads, "
+        f"ReLU FFN {4 * args.dim}, sequence {args.seq}"
+    )
+    text = markdown(rows, args, models, (load_before, os.getloadavg()[0]))
+    print("\n" + text)
+    if args.markdown:
+        args.markdown.write_text(text)
     return 0
 
 
