@@ -13,6 +13,7 @@ compiles once per input shape), then the three runners are called in interleaved
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import statistics
@@ -42,15 +43,17 @@ def _rounds(runs: dict[str, Callable[[], object]], seconds: float, min_rounds: i
     """Per-call seconds of each runner over interleaved rounds filling about `seconds` (at most 200)."""
     times: dict[str, list[float]] = {name: [] for name in runs}
     start = time.perf_counter()
-    names = list(runs)
-    while len(times[names[0]]) < min_rounds or time.perf_counter() - start < seconds:
-        # Rotate who goes first, so no runner always follows the same neighbour.
-        shift = len(times[names[0]]) % len(names)
-        for name in names[shift:] + names[:shift]:
+    # Cycle through every order: a runner's predecessor can leave busy threads or a cold cache behind,
+    # and a mere rotation keeps the same predecessor for each runner.
+    orders = list(itertools.permutations(runs))
+    done = 0
+    while done < min_rounds or time.perf_counter() - start < seconds:
+        for name in orders[done % len(orders)]:
             begin = time.perf_counter()
             runs[name]()
             times[name].append(time.perf_counter() - begin)
-        if len(times[names[0]]) >= 200:
+        done += 1
+        if done >= 200:
             break
     return times
 
@@ -75,7 +78,10 @@ def bench(
     onnx.save(model, path)
     mindgen.convert(path, work / name, force=True)
     generated = load_network(work / name)
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    # Idle onnxruntime threads spin by default and take the shared cores from the next runner.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     input_name = session.get_inputs()[0].name
     rows = []
     for batch in (1, 8):
@@ -180,7 +186,7 @@ def markdown(rows: list[dict], args: argparse.Namespace, models: str, load: tupl
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="timed wall seconds per model and batch")
-    parser.add_argument("--min-rounds", type=int, default=5)
+    parser.add_argument("--min-rounds", type=int, default=6)
     parser.add_argument("--warmup", type=int, default=3, help="calls per runner before timing")
     parser.add_argument("--width", type=int, default=32, help="ResNet channels (the second block has twice)")
     parser.add_argument("--resolution", type=int, default=32, help="ResNet input height and width")
