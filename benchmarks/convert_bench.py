@@ -13,6 +13,7 @@ median of --runs), their ratio, and time per node for the narrow graphs. It also
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -207,10 +208,16 @@ def parameter_count(model: onnx.ModelProto) -> int:
 
 # Measurements -------------------------------------------------------------------------------
 def _child_env() -> dict[str, str]:
-    """The environment of measured processes: bytecode caching on, as in any normal install."""
+    """The environment of measured processes: this checkout's mindgen, bytecode caching on as in an install."""
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     return env
+
+
+def _compile_bytecode() -> None:
+    """Writes mindgen's bytecode caches, as a wheel install does, so no run pays for compiling."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "mindgen")], check=True)
 
 
 def _cpu_model() -> str:
@@ -258,27 +265,28 @@ with CheckpointWriter(sys.argv[2]) as writer:
 """
 
 
+def _convert_command(path: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "mindgen", "convert", str(path), "-o", str(out), "--force", "-q"]
+
+
 def measure(model: onnx.ModelProto, name: str, work: Path, runs: int, external: bool) -> dict[str, object]:
+    """Floor and convert of one model, interleaved run by run; medians, and mindgen's own phase times."""
     path = work / f"{name}.onnx"
     if external:
         onnx.save(model, path, save_as_external_data=True, location=f"{name}.data", size_threshold=1024)
     else:
         onnx.save(model, path)
     floors, converts, peaks = [], [], []
-    # One unmeasured conversion first: it writes the bytecode caches and warms the page cache.
-    _run_measured(
-        [sys.executable, "-m", "mindgen", "convert", str(path), "-o", str(work / "warm"), "--force", "-q"]
-    )
+    # One unmeasured conversion first: it warms the page cache for both measured commands.
+    _run_measured(_convert_command(path, work / "warm"))
     for run in range(runs):
         floors.append(
             _run_measured([sys.executable, "-c", FLOOR_SCRIPT, str(path), str(work / "floor.ckpt")])[0]
         )
-        out = work / f"out_{run}"
-        seconds, peak = _run_measured(
-            [sys.executable, "-m", "mindgen", "convert", str(path), "-o", str(out), "--force", "-q"]
-        )
+        seconds, peak = _run_measured(_convert_command(path, work / f"out_{run}"))
         converts.append(seconds)
         peaks.append(peak)
+    phases = json.loads((work / "out_0" / "report.json").read_text())["timings"]
     weight_bytes = sum(int(np.prod(t.dims)) * 4 for t in model.graph.initializer)
     floor, convert = statistics.median(floors), statistics.median(converts)
     return {
@@ -288,11 +296,53 @@ def measure(model: onnx.ModelProto, name: str, work: Path, runs: int, external: 
         "weight_mib": weight_bytes / 2**20,
         "floor_s": floor,
         "convert_s": convert,
+        "spread_s": max(converts) - min(converts),
         "ratio": convert / floor,
         "peak_mib": statistics.median(peaks),
         "peak_over_weights": statistics.median(peaks) / max(weight_bytes / 2**20, 1e-9),
-        "ms_per_node": 1000 * convert / len(model.graph.node),
+        "phases": phases,
     }
+
+
+def _clear(work: Path) -> None:
+    """Deletes every file of the last model: the biggest are GBs, so only one is kept on disk."""
+    for leftover in work.iterdir():
+        if leftover.is_dir():
+            shutil.rmtree(leftover)
+        else:
+            leftover.unlink()
+
+
+def _start_up(work: Path, runs: int) -> tuple[float, float]:
+    """Median seconds of `mindgen --help` and of converting the bundled example."""
+    help_s = statistics.median(
+        _run_measured([sys.executable, "-m", "mindgen", "--help"])[0] for _ in range(runs)
+    )
+    example_s = statistics.median(
+        _run_measured(
+            [sys.executable, "-m", "mindgen", "convert", "--example", "-o", str(work / f"ex{i}"), "-q"]
+        )[0]
+        for i in range(runs)
+    )
+    return help_s, example_s
+
+
+WEIGHTY = {
+    "small": [
+        ("resnet_10m", lambda: resnet_like(288, 7), False),
+        ("resnet_25m", lambda: resnet_like(448, 7), False),
+    ],
+    "all": [
+        ("resnet_10m", lambda: resnet_like(288, 7), False),
+        ("resnet_25m", lambda: resnet_like(448, 7), False),
+        ("resnet_100m", lambda: resnet_like(896, 7), False),
+        ("transformer_100m", lambda: transformer_stack(768, 14), False),
+        ("transformer_350m", lambda: transformer_stack(1024, 28), True),
+    ],
+}
+# The 16-node chain measures what every conversion pays whatever its size (start-up, imports,
+# formatting); time per node is what the longer chains cost beyond it.
+CHAINS = {"small": (16, 2000, 20000), "all": (16, 2000, 20000, 100000)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -301,41 +351,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--output", type=Path, help="also write the tables as Markdown here")
     args = parser.parse_args(argv)
-    models = [
-        ("resnet_10m", lambda: resnet_like(288, 7), False),
-        ("resnet_25m", lambda: resnet_like(448, 7), False),
-        ("chain_2k", lambda: narrow_chain(2000), False),
-        ("chain_20k", lambda: narrow_chain(20000), False),
-    ]
-    if args.sizes == "all":
-        models += [
-            ("resnet_100m", lambda: resnet_like(896, 7), False),
-            ("transformer_100m", lambda: transformer_stack(768, 14), False),
-            ("transformer_350m", lambda: transformer_stack(1024, 28), True),
-        ]
-    rows = []
+    _compile_bytecode()
+    rows, chains = [], []
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        for name, build, external in models:
-            model = build()
-            rows.append(measure(model, name, work, args.runs, external))
-            del model
+        for name, build, external in WEIGHTY[args.sizes]:
+            rows.append(measure(build(), name, work, args.runs, external))
             print(_row(rows[-1]), flush=True)
-            for leftover in work.iterdir():  # the biggest models are GBs: keep only one at a time on disk
-                if leftover.is_dir():
-                    shutil.rmtree(leftover)
-                else:
-                    leftover.unlink()
-        help_s = statistics.median(
-            _run_measured([sys.executable, "-m", "mindgen", "--help"])[0] for _ in range(args.runs)
-        )
-        example_s = statistics.median(
-            _run_measured(
-                [sys.executable, "-m", "mindgen", "convert", "--example", "-o", str(work / f"ex{i}"), "-q"]
-            )[0]
-            for i in range(args.runs)
-        )
-    text = _markdown(rows, help_s, example_s, args.runs)
+            _clear(work)
+        for count in CHAINS[args.sizes]:
+            chains.append(measure(narrow_chain(count), f"chain_{count}", work, args.runs, False))
+            print(_row(chains[-1]), flush=True)
+            _clear(work)
+        help_s, example_s = _start_up(work, args.runs)
+    text = _markdown(rows, chains, help_s, example_s, args)
     print(text)
     if args.output:
         args.output.write_text(text)
@@ -345,34 +374,61 @@ def main(argv: list[str] | None = None) -> int:
 def _row(row: dict[str, object]) -> str:
     return (
         f"{row['model']:>17}  {row['params']:>11,} params  {row['nodes']:>6} nodes  floor {row['floor_s']:.2f} s  "
-        f"convert {row['convert_s']:.2f} s  ratio {row['ratio']:.2f}  peak {row['peak_mib']:.0f} MiB "
-        f"({row['peak_over_weights']:.2f}x weights)  {row['ms_per_node']:.3f} ms/node"
+        f"convert {row['convert_s']:.2f} s (spread {row['spread_s']:.2f})  ratio {row['ratio']:.2f}  "
+        f"peak {row['peak_mib']:.0f} MiB ({row['peak_over_weights']:.2f}x weights)"
     )
 
 
-def _markdown(rows: list[dict[str, object]], help_s: float, example_s: float, runs: int) -> str:
+def _phases(row: dict[str, object]) -> str:
+    phases = row["phases"]
+    return " / ".join(
+        f"{phases.get(k, 0.0):.2f}" for k in ("load", "passes", "mapping", "codegen", "weights")
+    )
+
+
+def _markdown(
+    rows: list[dict[str, object]], chains: list[dict[str, object]], help_s: float, example_s: float, args
+) -> str:
+    sizes = "" if args.sizes == "all" else f" --sizes {args.sizes}"
     lines = [
         "# Conversion benchmarks",
         "",
-        f"Command: `python benchmarks/convert_bench.py --runs {runs} --output reports/benchmarks.md`.",
-        f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores "
-        f"({_cpu_model()}), shared with other jobs: load average {os.getloadavg()[0]:.1f} at the end. "
-        "Medians of fresh processes (floor and convert interleaved, one warm-up conversion first).",
+        f"Command: `python benchmarks/convert_bench.py{sizes} --runs {args.runs} --output reports/benchmarks.md`.",
         "",
-        "| model | parameters | nodes | weights MiB | floor s | convert s | convert/floor | peak RSS MiB | peak/weights | ms per node |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores "
+        f"({_cpu_model()}); load average {os.getloadavg()[0]:.1f} when the run ended. Each figure is the "
+        f"median of {args.runs} fresh processes, floor and convert interleaved after one warm-up "
+        "conversion, with bytecode compiled first as an installed wheel has it.",
+        "",
+        "Floor: `onnx.load` and the same tensors written with mindgen's checkpoint writer, the plainest "
+        "code that moves the weights. Phases: mindgen's own timings from report.json (seconds).",
+        "",
+        "| model | parameters | nodes | weights MiB | floor s | convert s | convert/floor | peak RSS MiB "
+        "| peak/weights | load / passes / mapping / codegen / weights |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['model']} | {r['params']:,} | {r['nodes']} | {r['weight_mib']:.0f} | {r['floor_s']:.2f} | "
-            f"{r['convert_s']:.2f} | {r['ratio']:.2f} | {r['peak_mib']:.0f} | {r['peak_over_weights']:.2f} | {r['ms_per_node']:.3f} |"
+            f"| {r['model']} | {r['params']:,} | {r['nodes']} | {r['weight_mib']:.0f} | {r['floor_s']:.2f} "
+            f"| {r['convert_s']:.2f} | {r['ratio']:.2f} | {r['peak_mib']:.0f} | {r['peak_over_weights']:.2f} "
+            f"| {_phases(r)} |"
         )
-    chains = {r["model"]: r["ms_per_node"] for r in rows if str(r["model"]).startswith("chain_")}
-    if "chain_2k" in chains and "chain_20k" in chains:
+    if chains:
+        fixed = chains[0]["convert_s"]
         lines += [
             "",
-            f"Time per node: {chains['chain_2k']:.3f} ms at 2k nodes, {chains['chain_20k']:.3f} ms at 20k nodes.",
+            f"Deep narrow chains (Add, Relu, Mul, Sigmoid on 8 features). Time per node is the convert time "
+            f"beyond the {chains[0]['nodes']}-node chain's {fixed:.2f} s (start-up, imports, formatting), "
+            "divided by the node count.",
+            "",
+            "| nodes | convert s | ms per node | peak RSS MiB | load / passes / mapping / codegen / weights |",
+            "|---:|---:|---:|---:|---|",
         ]
+        for r in chains:
+            per_node = f"{1000 * (r['convert_s'] - fixed) / r['nodes']:.3f}" if r is not chains[0] else ""
+            lines.append(
+                f"| {r['nodes']:,} | {r['convert_s']:.2f} | {per_node} | {r['peak_mib']:.0f} | {_phases(r)} |"
+            )
     lines += ["", f"`mindgen --help`: {help_s:.2f} s. `mindgen convert --example`: {example_s:.2f} s.", ""]
     return "\n".join(lines)
 

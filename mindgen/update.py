@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mindgen.codegen.format import format_source
-from mindgen.merge import MergeRefused, merge_modules, parse
 from mindgen.output import PRISTINE_MODEL, USER_COPY, edited_model_py
 
 _NEVER_GUESSED = "model.py has mindgen's new version of it; yours is in " + USER_COPY
@@ -62,6 +61,9 @@ def apply_update(previous: Previous | None, generated: str) -> UpdateOutcome:
     """Merges the user's edits into the generated text; what cannot be merged keeps the user's file aside."""
     if previous is None:
         return UpdateOutcome(generated, None, {"carried_over": [], "conflicts": [], "user_file": None})
+    # Imported here: libcst costs ~0.35 s to import, and only --update needs it.
+    from mindgen.merge import MergeRefused, merge_modules, parse
+
     try:
         if previous.base is None:
             raise MergeRefused(previous.refusal)

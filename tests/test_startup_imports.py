@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("mindspore", "onnxruntime", "tensorflow", "torch", "sympy")
+HEAVY = ("mindspore", "onnxruntime", "tensorflow", "torch", "sympy", "libcst")
 
 _PROBE = """
 import json, sys
