@@ -8,6 +8,7 @@ from mindgen.passes.fuse_linear import MINDGEN_DOMAIN
 from mindgen.targets.mindspore.context import MappingContext
 from mindgen.targets.mindspore.emission import Emission, bind, layer
 from mindgen.targets.mindspore.registry import register
+from mindgen.weights.transform import transposed_copy
 
 
 @register("Linear", domain=MINDGEN_DOMAIN, since=1, target="nn.Dense with bias")
@@ -16,7 +17,7 @@ def map_linear(ctx: MappingContext) -> Emission:
     weight, bias = ctx.input(1), ctx.input(2)
     in_features, out_features = (int(d) for d in weight.const_value.shape)
     weights = [
-        bind("weight", weight, lambda w: np.ascontiguousarray(w.T), "transposed (in, out) -> (out, in)"),
+        bind("weight", weight, transposed_copy, "transposed (in, out) -> (out, in)"),
         bind("bias", bias, lambda b: np.ascontiguousarray(b.reshape(-1)), "fused from the Add after MatMul"),
     ]
     return layer("fc", "nn.Dense", (ctx.ref(0),), in_features, out_features, weights=weights)

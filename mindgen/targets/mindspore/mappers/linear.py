@@ -20,6 +20,7 @@ from mindgen.targets.mindspore.emission import (
 )
 from mindgen.targets.mindspore.mappers.conv import layer_dtype
 from mindgen.targets.mindspore.registry import register
+from mindgen.weights.transform import transposed_copy
 
 
 @register("Gemm", since=7, target="nn.Dense, or ops.matmul when B is not constant")
@@ -107,20 +108,6 @@ def _dense(
     return layer(
         "fc", "nn.Dense", (a,), in_features, out_features, weights=weights, has_bias=bias is not None, **dtype
     )
-
-
-_TILE = 256
-
-
-def transposed_copy(matrix: np.ndarray) -> np.ndarray:
-    """The C-contiguous transpose of a 2-D array, copied in tiles that stay in cache."""
-    # A plain ascontiguousarray(w.T) strides through memory and is ~2.5x slower on large weights.
-    rows, cols = matrix.shape
-    out = np.empty((cols, rows), dtype=matrix.dtype)
-    for i in range(0, rows, _TILE):
-        for j in range(0, cols, _TILE):
-            out[j : j + _TILE, i : i + _TILE] = matrix[i : i + _TILE, j : j + _TILE].T
-    return out
 
 
 @register("MatMul", since=1, target="nn.Dense (constant 2-D weight) or ops.matmul")
