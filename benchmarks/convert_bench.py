@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+from sections import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -350,7 +351,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", choices=("small", "all"), default="all")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--output", type=Path, help="also write the tables as Markdown here")
+    parser.add_argument(
+        "--output", type=Path, help="also write the tables into this Markdown file's convert section"
+    )
     args = parser.parse_args(argv)
     _compile_bytecode()
     rows, chains = [], []
@@ -368,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     text = _markdown(rows, chains, help_s, example_s, args)
     print(text)
     if args.output:
-        args.output.write_text(text)
+        write_section(args.output, "convert", text)
     return 0
 
 
@@ -392,7 +395,7 @@ def _markdown(
 ) -> str:
     sizes = "" if args.sizes == "all" else f" --sizes {args.sizes}"
     lines = [
-        "# Conversion benchmarks",
+        "## Conversion: time and memory against the floor of moving the weights",
         "",
         f"Command: `python benchmarks/convert_bench.py{sizes} --runs {args.runs} --output reports/benchmarks.md`.",
         "",
