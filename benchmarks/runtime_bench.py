@@ -7,7 +7,12 @@ from the ONNX model, (b) the same architecture written by hand in MindSpore
 (benchmarks/hand_written.py) holding the same weights, and (c) onnxruntime on the ONNX model;
 MindSpore in GRAPH_MODE on CPU, at batch 1 and 8. Each batch size gets its own warm-up (GRAPH
 compiles once per input shape), then the three runners are called in interleaved rounds
-(A, B, C, A, B, C, ...) so that load from other processes hits all alike; medians are reported.
+(every order of A, B, C in turn) so that load from other processes hits all alike; medians are reported.
+
+On AVX-512 machines MindSpore's oneDNN runs 3x3 Conv2D on its reference kernel (ONEDNN_VERBOSE=1
+shows `jit_uni_ncsp:conv+ref:any`), about 100x slower than with `ONEDNN_MAX_CPU_ISA=AVX2` set in
+the environment (then `gemm:jit`). That hits generated and hand-written networks alike; run the
+bench both ways to see it.
 """
 
 from __future__ import annotations
@@ -124,9 +129,14 @@ def _time_batch(
         "compile_s": first["generated"],
         "diff_hand": float(np.abs(outputs["generated"] - outputs["hand"]).max()),
         "diff_ort": float(np.abs(outputs["generated"] - outputs["ort"]).max()),
-        "vs_hand": medians["generated"] / medians["hand"],
-        "vs_ort": medians["generated"] / medians["ort"],
+        "vs_hand": _paired_ratio(times["generated"], times["hand"]),
+        "vs_ort": _paired_ratio(times["generated"], times["ort"]),
     }
+
+
+def _paired_ratio(numerators: list[float], denominators: list[float]) -> float:
+    """Median of the per-round ratios: both calls of a round saw the same machine load."""
+    return statistics.median(a / b for a, b in zip(numerators, denominators, strict=True))
 
 
 def _iqr(values: list[float]) -> float:
@@ -155,9 +165,11 @@ def machine() -> str:
                 break
     except OSError:
         pass
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA")
     return (
         f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
         f"Python {platform.python_version()}, mindspore {ms.__version__}, onnxruntime {ort.__version__}"
+        + (f", ONEDNN_MAX_CPU_ISA={isa}" if isa else "")
     )
 
 
@@ -168,7 +180,7 @@ def markdown(rows: list[dict], args: argparse.Namespace, models: str, load: tupl
         f"Command: `{command}`. Machine: {machine()}; load average {load[0]:.1f} before, "
         f"{load[1]:.1f} after. MindSpore GRAPH_MODE on CPU; {models}. Median ms per call "
         "(output copied to numpy) over interleaved rounds after a warm-up per batch size; "
-        "IQR in brackets.",
+        "IQR in brackets. Ratios are medians of the per-round ratios (calls in one round share the load).",
         "",
         "| model | batch | generated ms | hand-written ms | onnxruntime ms | generated/hand | "
         "generated/onnxruntime | max abs diff gen-hand / gen-ort | rounds |",
