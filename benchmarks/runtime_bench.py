@@ -126,7 +126,7 @@ def _time_batch(
         **medians,
         "iqr": {runner: _iqr(values) * 1000 for runner, values in times.items()},
         "rounds": len(times["generated"]),
-        "compile_s": first["generated"],
+        "first_s": {runner: first[runner] for runner in ("generated", "hand")},
         "diff_hand": float(np.abs(outputs["generated"] - outputs["hand"]).max()),
         "diff_ort": float(np.abs(outputs["generated"] - outputs["ort"]).max()),
         "vs_hand": _paired_ratio(times["generated"], times["hand"]),
@@ -151,7 +151,8 @@ def _text_row(row: dict) -> str:
         f"{row['model']:<12} batch {row['batch']}: generated {row['generated']:8.2f} ms, "
         f"hand {row['hand']:8.2f} ms, ort {row['ort']:7.2f} ms | gen/hand {row['vs_hand']:.3f} "
         f"gen/ort {row['vs_ort']:.2f} | {row['rounds']} rounds | max|gen-hand| {row['diff_hand']:.1e} "
-        f"max|gen-ort| {row['diff_ort']:.1e}"
+        f"max|gen-ort| {row['diff_ort']:.1e} | first call (compile) gen {row['first_s']['generated']:.2f} s, "
+        f"hand {row['first_s']['hand']:.2f} s"
     )
 
 
