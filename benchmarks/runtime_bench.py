@@ -42,6 +42,7 @@ import mindgen  # noqa: E402
 from mindgen.runtime import load_network  # noqa: E402
 
 RUNNERS = ("generated", "hand", "ort")
+TOLERANCE = 1e-4  # max abs difference allowed between the three runners' outputs
 
 
 def _rounds(runs: dict[str, Callable[[], object]], seconds: float, min_rounds: int) -> dict[str, list[float]]:
@@ -235,7 +236,13 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + text)
     if args.markdown:
         args.markdown.write_text(text)
-    return 0
+    # Timings of networks that compute different things would mean nothing.
+    mismatched = [r for r in rows if max(r["diff_hand"], r["diff_ort"]) > TOLERANCE]
+    for r in mismatched:
+        print(
+            f"error: {r['model']} batch {r['batch']} outputs differ by more than {TOLERANCE}", file=sys.stderr
+        )
+    return 1 if mismatched else 0
 
 
 if __name__ == "__main__":
