@@ -13,7 +13,12 @@ from mindgen.targets.mindspore.registry import default_registry
 def _shape_text(info: TensorInfo) -> str:
     if info.shape is None:
         return "unknown"
-    return "[" + ", ".join("?" if d is None else str(d) for d in info.shape) + "]"
+    return "[" + ", ".join("?" if d is None else _one_line(str(d)) for d in info.shape) + "]"
+
+
+def _one_line(text: str) -> str:
+    """Text from the model as is when plainly printable, else quoted with escapes: no newline, no ESC."""
+    return text if text.isprintable() else repr(text)
 
 
 def describe_model(path: str | os.PathLike[str]) -> str:
@@ -21,12 +26,12 @@ def describe_model(path: str | os.PathLike[str]) -> str:
     source = load_source(path)
     graph = source.graph
     registry = default_registry()
-    lines = [f"model:    {source.path}", f"format:   {source.format}"]
+    lines = [f"model:    {_one_line(str(source.path))}", f"format:   {source.format}"]
     opset_line = f"opset:    {source.source_opset}"
     if source.opset != source.source_opset:
         opset_line += f" (converted as {source.opset})"
     lines.append(opset_line)
-    lines.append(f"producer: {source.producer or 'unknown'}")
+    lines.append(f"producer: {_one_line(source.producer) if source.producer else 'unknown'}")
     lines.append("inputs:")
     for value in graph.inputs:
         if not value.is_initializer():

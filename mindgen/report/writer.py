@@ -18,7 +18,14 @@ def markdown_escape(value: object) -> str:
     text = " ".join(str(value).split())
     if len(text) > 200:
         text = text[:197] + "..."
+    if not text.isprintable():
+        text = visible(text)
     return text.translate(_ESCAPES)
+
+
+def visible(text: str) -> str:
+    """Control, format and bidi characters (NUL, ESC, U+202E, ...) spelt as Python escapes, so they show."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def write_report(report: ConversionReport, directory: Path) -> None:

@@ -115,13 +115,18 @@ class GraphBuilder:
         *,
         scope: str,
         domain: str = "",
+        attributes: dict[str, object] | None = None,
         **attrs: object,
     ) -> list[str]:
-        """Adds a node (or folds it, when every input is a small constant); returns output names."""
+        """Adds a node (or folds it, when every input is a small constant); returns output names.
+
+        `attributes` holds attributes named by the source (a TF attr may be called 'self' or 'name').
+        """
         names = [self.fresh(hint) for hint in outputs]
         node = helper.make_node(
             op_type, list(inputs), names, name=self.node_name(scope, op_type), domain=domain, **attrs
         )
+        node.attribute.extend(helper.make_attribute(k, v) for k, v in sorted((attributes or {}).items()))
         if domain:
             self.domains.add(domain)
         elif self._fold(node):

@@ -30,7 +30,7 @@ def emit_placeholder(tr: Translation, node: TfNode, graph_outputs: list[Ref]) ->
         for name, raw in node.attrs.items()
         if not name.startswith("_") and (value := onnx_attribute(raw)) is not None
     }
-    names = b.emit(node.op, inputs, [node.name] * count, scope=scope, domain=TF_DOMAIN, **attrs)
+    names = b.emit(node.op, inputs, [node.name] * count, scope=scope, domain=TF_DOMAIN, attributes=attrs)
     shapes = node.attr("_output_shapes") or []
     types = _output_types(node, count)
     for port, name in enumerate(names):
