@@ -277,7 +277,11 @@ def _names_in(tree: ast.AST) -> list[str]:
 
 @pytest.mark.parametrize("name", CASE_IDS)
 def test_generated_code_is_inert(converted, name):
-    source = (_case(converted, name).out / "model.py").read_text(encoding="utf-8")
+    _check_inert((_case(converted, name).out / "model.py").read_text(encoding="utf-8"))
+
+
+def _check_inert(source: str) -> None:
+    """model.py parses, holds model text only in literals, and gives every member one assignment."""
     tree = ast.parse(source)
     compile(source, "model.py", "exec")
     # Model text stays in string literals: identifiers are plain ASCII, and no call could run it.
@@ -325,7 +329,11 @@ def _cells(line: str) -> int:
 
 @pytest.mark.parametrize("name", CASE_IDS)
 def test_report_md_escapes_model_text(converted, name):
-    text = (_case(converted, name).out / "report.md").read_text(encoding="utf-8")
+    _check_markdown((_case(converted, name).out / "report.md").read_text(encoding="utf-8"))
+
+
+def _check_markdown(text: str) -> None:
+    """No raw HTML, no control or bidi characters, and every table row has its header's cells."""
     assert not re.search(r"<\s*[A-Za-z/!?]", text), "raw HTML tag in report.md"
     lines = text.split("\n")
     assert all(line.isprintable() for line in lines), "control or bidi character in report.md"
@@ -445,3 +453,62 @@ def test_tf_names_tensorflow_cannot_reference_are_a_clear_error(tmp_path, text):
         mindgen.convert(path, tmp_path / "out")
     assert "\n" not in str(error.value)
     assert not (tmp_path / "out").exists()
+
+
+def _mapped_op_model(kind: str, text: str) -> onnx.ModelProto | bytes:
+    """One mapped op whose string attribute is text: mappers read these values, not just copy them."""
+    if kind.startswith("TF"):
+        DType, const, graph_def, node, placeholder = corpus._tf()
+        attr = {"padding": text} if kind == "TF Conv2D padding" else {"padding": "SAME", "data_format": text}
+        weights = const("w", np.ones((3, 3, 2, 2), np.float32))
+        conv = node("c", "Conv2D", ["x", "w"], T=DType(1), strides=[1, 1, 1, 1], **attr)
+        return graph_def(placeholder("x", [1, 4, 4, 2]), weights, conv)
+    from onnx import TensorProto, helper, numpy_helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["a", "b", "c", "d"])
+    if kind == "ONNX Conv auto_pad":
+        inits = [numpy_helper.from_array(np.ones((2, 2, 3, 3), np.float32), "w")]
+        node = helper.make_node("Conv", ["x", "w"], ["y"], auto_pad=text)
+    elif kind == "ONNX Pad mode":
+        inits = [numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "p")]
+        node = helper.make_node("Pad", ["x", "p"], ["y"], mode=text)
+    else:
+        inits, node = [], helper.make_node("Einsum", ["x"], ["y"], equation=text)
+    graph = helper.make_graph([node], "g", [x], [y], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+MAPPED_KINDS = [
+    "ONNX Conv auto_pad",
+    "ONNX Pad mode",
+    "ONNX Einsum equation",
+    "TF Conv2D padding",
+    "TF Conv2D data_format",
+]
+
+
+@pytest.mark.parametrize("kind", MAPPED_KINDS)
+def test_hostile_string_attributes_of_mapped_ops(kind, tmp_path, request):
+    """Each ends as a one-line InputError with nothing written, or safe code: never a crash or a guess."""
+    outcomes = []
+    for i, text in enumerate(corpus.CORPUS):
+        model = _mapped_op_model(kind, text)
+        path = tmp_path / (f"{i}.pb" if isinstance(model, bytes) else f"{i}.onnx")
+        path.write_bytes(model if isinstance(model, bytes) else model.SerializeToString())
+        out = tmp_path / f"out{i}"
+        try:
+            report = mindgen.convert(path, out)
+        except InputError as error:
+            assert str(error).isprintable(), repr(str(error))
+            assert not out.exists()
+            outcomes.append("error")
+            continue
+        _check_inert((out / "model.py").read_text(encoding="utf-8"))
+        _check_markdown((out / "report.md").read_text(encoding="utf-8"))
+        # Only the spec's own values map; anything else is refused or left as a placeholder.
+        outcomes.append("placeholder" if report.unmapped_count else f"mapped {text!r}")
+    mapped = {o for o in outcomes if o.startswith("mapped")}
+    valid = {"self", "None", "name"} if kind == "ONNX Einsum equation" else set()  # four letters: rank 4
+    assert mapped == {f"mapped {t!r}" for t in valid}
+    request.config.case_counts.append(f"mapped-op string attribute {kind}: {len(outcomes)} strings")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -65,6 +66,7 @@ def load_onnx(
         )
     _check_external_data(proto, path.parent)
     _check_tensor_sizes(proto)
+    _check_einsum_equations(proto)
     try:
         # The checker and shape inference serialise the model they get: hand them the
         # graph without its large weights, so the weights are never copied (issue 8).
@@ -143,6 +145,21 @@ _UNSIZED_TYPES = frozenset(
     for name in ("STRING", "UNDEFINED", "INT4", "UINT4", "FLOAT4E2M1", "INT2", "UINT2")
     if hasattr(onnx.TensorProto, name)
 )
+
+
+# Einsum's grammar: letters, commas, '...', an optional '->' and spaces.
+_EINSUM = re.compile(r"[A-Za-z,. ]*(->[A-Za-z,. ]*)?")
+
+
+def _check_einsum_equations(proto: onnx.ModelProto) -> None:
+    """Rejects malformed Einsum equations, on which onnx's shape inference can loop forever."""
+    for node in proto.graph.node:
+        if node.op_type == "Einsum" and node.domain in ("", "ai.onnx"):
+            for attr in node.attribute:
+                if attr.name == "equation" and not _EINSUM.fullmatch(attr.s.decode("utf-8", "replace")):
+                    raise InputError(
+                        f"node {node.name!r}: Einsum equation {attr.s.decode('utf-8', 'replace')!r} is malformed"
+                    )
 
 
 def _check_tensor_sizes(proto: onnx.ModelProto) -> None:

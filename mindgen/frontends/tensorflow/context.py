@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 SOURCE: Perm = ()  # the key of a tensor held in TensorFlow's own layout, whatever its rank
 
 
+_DATA_FORMATS = frozenset({"NHWC", "NCHW", "NWC", "NCW", "NDHWC", "NCDHW", "NCHW_VECT_C"})
+
+
 class NodeContext:
     """One TF node during translation."""
 
@@ -36,6 +39,8 @@ class NodeContext:
     def data_format(self) -> str:
         """'NHWC'-style (channels last) or 'NCHW'-style (channels first)."""
         fmt = str(self.attr("data_format", "NHWC"))
+        if fmt not in _DATA_FORMATS:  # TensorFlow refuses any other; guessing would compute nonsense
+            raise Untranslatable(f"data_format {fmt[:40]!r}")
         return "channels_first" if fmt.startswith("NC") else "channels_last"
 
     # Inputs ----------------------------------------------------------------------------------

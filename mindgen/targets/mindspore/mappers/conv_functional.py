@@ -48,6 +48,8 @@ def explicit_pads(
         return "valid", [0] * spatial, [0] * spatial
     if auto_pad == "SAME_UPPER":
         return "same", None, None
+    if auto_pad != "SAME_LOWER":
+        raise Unmappable(f"auto_pad={auto_pad[:40]!r} is not an ONNX padding mode")
     shape = ctx.shape(0)
     sizes = shape[2:] if shape else ()
     if not sizes or not all(isinstance(d, int) for d in sizes):

@@ -197,7 +197,13 @@ def _contract(a: Expr, a_term: str, b: Expr, b_term: str, keep: set[str]) -> tup
 def map_einsum(ctx: MappingContext) -> Emission:
     count = len(ctx.node.inputs)
     ranks = [ctx.require_rank(i) for i in range(count)]
-    terms, output = _terms(str(ctx.attr("equation", "")), ranks)
+    equation = str(ctx.attr("equation", ""))
+    if equation.count(",") + 1 != count:
+        raise Unmappable(f"Einsum equation {equation[:80]!r} does not have {count} input term(s)")
+    terms, output = _terms(equation, ranks)
+    # A term must name every axis of its input (the spec's rule); 'xxxx...' on a 4-D input does not.
+    if [len(t) for t in terms] != ranks or not set(output) <= set("".join(terms)):
+        raise Unmappable(f"Einsum equation {equation[:80]!r} does not match input ranks {ranks}")
     dtype = ctx.dtype(0)
     operands: list[Expr] = [ctx.ref(i) for i in range(count)]
     if dtype == ir.DataType.BFLOAT16:  # bfloat16 matmul and sum have no CPU kernels
