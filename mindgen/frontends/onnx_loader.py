@@ -12,6 +12,7 @@ import onnx_ir as ir
 from google.protobuf.message import DecodeError
 
 from mindgen.errors import InputError
+from mindgen.frontends.onnx_tensors import check_attribute_text, check_tensors, check_value_shapes
 from mindgen.frontends.source import CANONICAL_OPSET, SourceModel
 
 _MAX_OPSET = onnx.defs.onnx_opset_version()
@@ -64,8 +65,9 @@ def load_onnx(
         raise InputError(
             f"{path} uses ONNX opset {source_opset}; this onnx package supports up to {_MAX_OPSET}"
         )
-    _check_external_data(proto, path.parent)
-    _check_tensor_sizes(proto)
+    check_tensors(proto, path.parent)
+    check_value_shapes(proto.graph)
+    check_attribute_text(proto.graph)
     _check_einsum_equations(proto)
     try:
         # The checker and shape inference serialise the model they get: hand them the
@@ -139,14 +141,6 @@ def _copy_fields(source, target, skip: set[str]) -> None:
             setattr(target, field.name, value)
 
 
-# Types whose raw bytes are not one element per byte-multiple (strings, packed 2/4-bit).
-_UNSIZED_TYPES = frozenset(
-    getattr(onnx.TensorProto, name)
-    for name in ("STRING", "UNDEFINED", "INT4", "UINT4", "FLOAT4E2M1", "INT2", "UINT2")
-    if hasattr(onnx.TensorProto, name)
-)
-
-
 # Einsum's grammar: letters, commas, '...', an optional '->' and spaces.
 _EINSUM = re.compile(r"[A-Za-z,. ]*(->[A-Za-z,. ]*)?")
 
@@ -160,24 +154,6 @@ def _check_einsum_equations(proto: onnx.ModelProto) -> None:
                     raise InputError(
                         f"node {node.name!r}: Einsum equation {attr.s.decode('utf-8', 'replace')!r} is malformed"
                     )
-
-
-def _check_tensor_sizes(proto: onnx.ModelProto) -> None:
-    """Raw tensor data must hold exactly its declared shape (a truncated or forged file may not)."""
-    for tensor in proto.graph.initializer:
-        if tensor.data_location == onnx.TensorProto.EXTERNAL or not tensor.HasField("raw_data"):
-            continue
-        if tensor.data_type in _UNSIZED_TYPES:
-            continue
-        expected = _tensor_bytes(tensor)
-        if (
-            len(tensor.raw_data) != expected
-            and onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
-        ):
-            raise InputError(
-                f"initializer {tensor.name!r} holds {len(tensor.raw_data)} bytes, "
-                f"but its shape {list(tensor.dims)} needs {expected}"
-            )
 
 
 def _copy_inferred_shapes(inferred: onnx.ModelProto, proto: onnx.ModelProto) -> None:
@@ -201,24 +177,6 @@ def _summary(exc: BaseException) -> str:
     """An exception's message on one line; the checker's spans several (a node dump)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 300 else text[:297] + "..."
-
-
-def _check_external_data(proto: onnx.ModelProto, base_dir: Path) -> None:
-    """External tensors must live inside the model's folder and exist."""
-    root = base_dir.resolve()
-    for tensor in proto.graph.initializer:
-        if tensor.data_location != onnx.TensorProto.EXTERNAL:
-            continue
-        location = next((e.value for e in tensor.external_data if e.key == "location"), "")
-        if not location or "\0" in location or os.path.isabs(location):
-            raise InputError(
-                f"initializer {tensor.name!r} has an unusable external data location: {location!r}"
-            )
-        target = (root / location).resolve()
-        if root not in target.parents:
-            raise InputError(f"initializer {tensor.name!r} points outside the model's folder: {location!r}")
-        if not target.is_file():
-            raise InputError(f"external data file for {tensor.name!r} is missing: {location!r}")
 
 
 def _extract(

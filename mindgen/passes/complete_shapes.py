@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import onnx_ir as ir
 
 # Two different sizes for every symbolic input dimension: an output dimension that comes
 # out equal in both runs is static, one that differs depends on the input and stays dynamic.
 _PROBE_SIZES = (2, 3)
+# Probe inputs larger than this are not made up: a declared size must not cost gigabytes.
+MAX_PROBE_ELEMENTS = 1 << 24
 
 
 def complete_shapes(model: ir.Model) -> int:
     """Gives unknown-shaped values their rank and static dims; returns how many it filled."""
     graph = model.graph
-    missing = [out for node in graph for out in node.outputs if out.name and (out.shape is None or out.type is None)]
+    missing = [
+        out for node in graph for out in node.outputs if out.name and (out.shape is None or out.type is None)
+    ]
     if not missing:
         return 0
     runs = [_run(model, missing, size) for size in _PROBE_SIZES]
@@ -44,9 +50,16 @@ def _run(model: ir.Model, values: list[ir.Value], size: int) -> list[np.ndarray]
         if value.shape is None or value.dtype is None:
             return None
         dims = [d if isinstance(d, int) else size for d in value.shape]
+        if any(d < 0 for d in dims) or math.prod(dims) > MAX_PROBE_ELEMENTS:
+            return None  # a probe that large (or impossible) is not worth a guessed shape
         rng = np.random.default_rng(0)
-        dtype = value.dtype.numpy()
-        feeds[value.name] = rng.standard_normal(dims).astype(dtype) if dtype.kind == "f" else np.ones(dims, dtype)
+        try:
+            dtype = value.dtype.numpy()
+        except TypeError:  # a type numpy cannot hold: nothing to probe with
+            return None
+        feeds[value.name] = (
+            rng.standard_normal(dims).astype(dtype) if dtype.kind == "f" else np.ones(dims, dtype)
+        )
     extra = [v for v in values if not v.is_graph_output()]
     graph.outputs.extend(extra)
     try:
@@ -55,9 +68,7 @@ def _run(model: ir.Model, values: list[ir.Value], size: int) -> list[np.ndarray]
         proto.ir_version = min(proto.ir_version, 13)
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only: its warnings are not the user's business
-        session = ort.InferenceSession(
-            proto.SerializeToString(), options, providers=["CPUExecutionProvider"]
-        )
+        session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
         results = session.run([v.name for v in values], feeds)
     except Exception:  # onnxruntime refuses models in many ways; shapes then stay unknown
         return None

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import onnx
+import onnx.shape_inference
 import onnx_ir as ir
 
 # Larger results stay as computations: folding them would bloat the checkpoint.
@@ -23,6 +27,9 @@ _NOT_FOLDABLE = frozenset(
         "SequenceConstruct",
     }
 )
+
+# Ops whose outputs depend on input values but never outgrow their inputs (times their rank).
+_BOUNDED_BY_INPUTS = frozenset({"NonZero", "Unique", "Compress", "StringSplit", "RegexFullMatch"})
 
 
 def fold_constants(model: ir.Model) -> int:
@@ -96,12 +103,15 @@ def _evaluate(node: ir.Node, opset: int) -> list[np.ndarray] | None:
     proto.input.extend(names)
     del proto.output[:]
     proto.output.extend(f"out{i}" for i in range(len(node.outputs)))
+    feeds = {n: a for n, a in zip(names, arrays, strict=True) if n}
+    # Sized before running: a tiny ConstantOfShape or Expand may ask for terabytes.
+    if not _outputs_fit(proto, feeds, opset):
+        return None
     # Imported here: onnx.reference costs ~0.1 s to import and most graphs fold nothing with it.
     from onnx.reference import ReferenceEvaluator
 
     try:
         evaluator = ReferenceEvaluator(proto, opsets={"": opset})
-        feeds = {n: a for n, a in zip(names, arrays, strict=True) if n}
         results = evaluator.run(None, feeds)
     except Exception:  # the reference runtime lacks or rejects some cases: keep the node
         return None
@@ -109,3 +119,28 @@ def _evaluate(node: ir.Node, opset: int) -> list[np.ndarray] | None:
     if any(r.dtype == object or r.size > MAX_FOLDED_ELEMENTS for r in out):
         return None
     return out
+
+
+def _outputs_fit(proto: onnx.NodeProto, feeds: dict[str, np.ndarray], opset: int) -> bool:
+    """Whether ONNX shape inference on the node, given its constant inputs, shows every output
+    within MAX_FOLDED_ELEMENTS; an output it cannot size counts only for ops bounded by inputs."""
+    try:
+        schema = onnx.defs.get_schema(proto.op_type, opset, proto.domain)
+        types = {
+            n: onnx.helper.make_tensor_type_proto(onnx.helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
+            for n, a in feeds.items()
+        }
+        data = {n: onnx.numpy_helper.from_array(a, n) for n, a in feeds.items()}
+        inferred = onnx.shape_inference.infer_node_outputs(schema, proto, types, data)
+    except Exception:  # no schema, a dtype ONNX cannot name, or inputs inference refuses
+        return False
+    for name in proto.output:
+        kind = inferred.get(name)
+        tensor = kind.tensor_type if kind is not None and kind.HasField("tensor_type") else None
+        dims = tensor.shape.dim if tensor is not None and tensor.HasField("shape") else None
+        if dims is None or not all(d.HasField("dim_value") for d in dims):
+            if proto.op_type not in _BOUNDED_BY_INPUTS:
+                return False
+        elif any(d.dim_value < 0 for d in dims) or math.prod(d.dim_value for d in dims) > MAX_FOLDED_ELEMENTS:
+            return False
+    return True

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mindgen.errors import InputError
 from mindgen.frontends.tensorflow import layout
 from mindgen.frontends.tensorflow.builder import Dim, GraphBuilder, ValueType
 from mindgen.frontends.tensorflow.graph import Ref, TfNode
@@ -23,6 +24,15 @@ SOURCE: Perm = ()  # the key of a tensor held in TensorFlow's own layout, whatev
 _DATA_FORMATS = frozenset({"NHWC", "NCHW", "NWC", "NCW", "NDHWC", "NCDHW", "NCHW_VECT_C"})
 
 
+def _is_kind(value: Any, expected: type) -> bool:
+    """Whether a decoded attribute can serve as `expected` (an int as a float, a bool as an int)."""
+    if expected is float:
+        return isinstance(value, (int, float))
+    if expected in (int, bool):
+        return isinstance(value, (int, bool))
+    return isinstance(value, expected)
+
+
 class NodeContext:
     """One TF node during translation."""
 
@@ -33,8 +43,16 @@ class NodeContext:
         self.scope = node.scope
 
     # Attributes ------------------------------------------------------------------------------
-    def attr(self, name: str, default: Any = None) -> Any:
-        return self.node.attr(name, default)
+    def attr(self, name: str, default: Any = None, kind: type | None = None) -> Any:
+        """An attribute of the kind its default (or `kind`) has; another kind is an InputError."""
+        value = self.node.attr(name, default)
+        expected = kind or (type(default) if default is not None else None)
+        if value is not None and expected is not None and not _is_kind(value, expected):
+            raise InputError(
+                f"{self.node.op} node {self.node.name!r}: attribute {name!r} holds "
+                f"{type(value).__name__} {str(value)[:40]!r}, expected {expected.__name__}"
+            )
+        return value
 
     def data_format(self) -> str:
         """'NHWC'-style (channels last) or 'NCHW'-style (channels first)."""
@@ -49,6 +67,11 @@ class NodeContext:
         return len(self.node.inputs)
 
     def ref(self, index: int) -> Ref:
+        if not -len(self.node.inputs) <= index < len(self.node.inputs):
+            raise InputError(
+                f"{self.node.op} node {self.node.name!r} has {len(self.node.inputs)} input(s), "
+                f"too few for its op"
+            )
         return self.node.inputs[index]
 
     def form(self, index: int) -> tuple[str, Perm]:
@@ -100,7 +123,7 @@ class NodeContext:
     def static_dims(self, index: int, axes: Sequence[int]) -> list[int] | None:
         """Sizes of the given TF axes of input `index` when all are known."""
         shape = self.shape(index)
-        if shape is None:
+        if shape is None or any(not -len(shape) <= a < len(shape) for a in axes):
             return None
         dims = [shape[a] for a in axes]
         return dims if all(isinstance(d, int) for d in dims) else None  # type: ignore[return-value]

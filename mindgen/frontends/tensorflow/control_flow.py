@@ -24,8 +24,9 @@ def resolve_constant_conditions(graph: TfGraph) -> int:
         for node in list(graph.nodes.values()):
             inputs = [forward.get(ref, ref) for ref in node.inputs]
             if node.op in _SWITCHES and Ref(node.name, 0) not in forward and Ref(node.name, 0) not in dead:
-                predicate = graph.const_value(inputs[1])
-                if predicate is None or inputs[0] in dead:
+                # A malformed Switch stays as it is: the path check refuses it if it matters.
+                predicate = graph.const_value(inputs[1]) if len(inputs) == 2 else None
+                if predicate is None or not predicate.size or inputs[0] in dead:
                     continue
                 taken = int(bool(predicate.reshape(-1)[0]))
                 forward[Ref(node.name, taken)] = inputs[0]

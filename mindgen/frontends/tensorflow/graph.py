@@ -50,11 +50,10 @@ class TfNode:
         if name not in self.attrs:
             return default
         value = self.attrs[name]
-        return (
-            decode_attr(value, f"node {self.name!r} attribute {name!r}")
-            if hasattr(value, "WhichOneof")
-            else value
-        )
+        if not hasattr(value, "WhichOneof"):
+            return value
+        decoded = decode_attr(value, f"node {self.name!r} attribute {name!r}")
+        return default if decoded is None else decoded  # an AttrValue that sets nothing
 
     def has_attr(self, name: str) -> bool:
         return name in self.attrs
@@ -120,9 +119,10 @@ class TfGraph:
             node = self.nodes[ref.node]
             if node.op == "Const":
                 try:
-                    return node.attr("value")
+                    value = node.attr("value")
                 except InputError:  # strings and other types a conversion cannot use
                     return None
+                return value if isinstance(value, np.ndarray) else None  # a mistyped 'value' attribute
             if (
                 node.op not in ("Identity", "Snapshot", "StopGradient", "PlaceholderWithDefault")
                 or not node.inputs

@@ -13,8 +13,10 @@ _IDENTITIES = ("Identity", "Snapshot")
 def producer(graph: TfGraph, ref: Ref, *ops: str) -> TfNode | None:
     """The node computing `ref` (seen through identities) when it is one of `ops`."""
     node = graph.nodes[ref.node]
-    while node.op in _IDENTITIES and node.inputs and ref.port == 0:
+    seen = {node.name}  # a malformed graph may loop through identities
+    while node.op in _IDENTITIES and node.inputs and ref.port == 0 and node.inputs[0].node not in seen:
         node = graph.nodes[node.inputs[0].node]
+        seen.add(node.name)
     return node if node.op in ops else None
 
 
@@ -23,9 +25,11 @@ def same(graph: TfGraph, a: Ref, b: Ref) -> bool:
 
     def resolve(ref: Ref) -> Ref:
         node = graph.nodes[ref.node]
-        while node.op in _IDENTITIES and node.inputs:
+        seen = {node.name}
+        while node.op in _IDENTITIES and node.inputs and node.inputs[0].node not in seen:
             ref = node.inputs[0]
             node = graph.nodes[ref.node]
+            seen.add(node.name)
         return ref
 
     return resolve(a) == resolve(b)
@@ -47,7 +51,10 @@ def const(graph: TfGraph, ref: Ref) -> np.ndarray | None:
     if value is None and node.op == "Reshape":
         inner, shape = graph.const_value(node.inputs[0]), graph.const_value(node.inputs[1])
         if inner is not None and shape is not None:
-            return inner.reshape([int(s) for s in shape.reshape(-1)])
+            try:
+                return inner.reshape([int(s) for s in shape.reshape(-1)])
+            except (ValueError, TypeError):  # a shape that does not fit: not a layer weight
+                return None
     return value
 
 

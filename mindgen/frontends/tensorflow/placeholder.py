@@ -85,9 +85,18 @@ def onnx_attribute(raw) -> object | None:
         for name in ("i", "f", "s", "b"):
             entries = list(getattr(values, name))
             if entries:
+                if name == "s":
+                    return [_text(e) for e in entries]
                 return [int(e) for e in entries] if name == "b" else entries
         return None
     if kind == "func":
         return raw.func.name
     value = getattr(raw, kind)
+    if kind == "s":
+        return _text(value)
     return int(value) if kind == "b" else value
+
+
+def _text(value: bytes) -> str:
+    """TF string attributes are bytes, ONNX's must be UTF-8: anything else is escaped."""
+    return value.decode("utf-8", errors="backslashreplace")

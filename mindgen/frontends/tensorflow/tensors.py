@@ -7,6 +7,7 @@ import numpy as np
 from onnx import TensorProto as OnnxType
 
 from mindgen.errors import InputError
+from mindgen.frontends.limits import check_fits_in_memory, element_count
 from mindgen.frontends.tensorflow.schema import DataType
 
 # dtype -> (numpy dtype, ONNX element type, TensorProto list holding the values)
@@ -71,24 +72,37 @@ def to_numpy(tensor, where: str) -> np.ndarray:
     shape = shape_dims(tensor.tensor_shape) or []
     if any(d < 0 for d in shape):
         raise InputError(f"{where}: constant has an unknown dimension {shape}")
-    count = int(np.prod(shape, dtype=np.int64))
+    count = element_count(shape, f"{where}: constant")
     if tensor.tensor_content:
-        data = np.frombuffer(tensor.tensor_content, dtype=dtype.newbyteorder("<"))
-        if data.size != count:
-            raise InputError(f"{where}: tensor_content holds {data.size} values for shape {shape}")
-        return data.astype(dtype).reshape(shape)
+        content = tensor.tensor_content
+        if len(content) != count * dtype.itemsize:
+            raise InputError(f"{where}: tensor_content holds {len(content)} bytes for {dtype} shape {shape}")
+        return np.frombuffer(content, dtype=dtype.newbyteorder("<")).astype(dtype).reshape(shape)
     values = list(getattr(tensor, field))
     if dtype.kind == "c":
+        if len(values) % 2:
+            raise InputError(f"{where}: complex constant holds an odd number of parts ({len(values)})")
         values = [complex(r, i) for r, i in zip(values[::2], values[1::2], strict=True)]
-    if field == "half_val":
-        # Half and bfloat16 values are stored as their 16-bit patterns.
-        array = np.asarray(values, dtype=np.uint16).view(dtype)
-    else:
-        array = np.asarray(values, dtype=dtype)
+    array = _value_array(values, dtype, field, where)
     if array.size == count:
         return array.reshape(shape)
     if array.size > count:
         raise InputError(f"{where}: constant holds {array.size} values for shape {shape}")
-    # TensorFlow stores a constant that repeats its last value once (zeros when empty).
+    # TensorFlow stores a constant that repeats its last value once (zeros when empty): the
+    # declared size is what gets allocated, so a forged shape must not exhaust memory.
+    check_fits_in_memory(count * dtype.itemsize, f"{where}: constant of shape {shape}")
     fill = array[-1] if array.size else np.zeros((), dtype)
     return np.concatenate([array, np.full(count - array.size, fill, dtype)]).reshape(shape)
+
+
+def _value_array(values: list, dtype: np.dtype, field: str, where: str) -> np.ndarray:
+    """A typed value list as an array; values its dtype cannot hold are an InputError."""
+    # Half and bfloat16 values are stored as their 16-bit patterns.
+    stored = np.dtype(np.uint16) if field == "half_val" else dtype
+    # numpy 1.x wraps out-of-range Python ints (with a warning): check the range first.
+    if stored.kind in "iu" and values:
+        info = np.iinfo(stored)
+        if min(values) < info.min or max(values) > info.max:
+            raise InputError(f"{where}: constant holds values out of range for {dtype}")
+    array = np.asarray(values, dtype=stored)
+    return array.view(dtype) if field == "half_val" else array

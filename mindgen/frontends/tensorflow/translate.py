@@ -62,7 +62,7 @@ class Translation:
         tensor is likely on its way into another), else the one it was produced in."""
         forms = self.tensors.get(ref)
         if not forms:
-            raise Untranslatable(f"input {ref} has no translated value")
+            raise Untranslatable(f"input {ref}, which has no translated value")
         perm, name = next(((p, n) for p, n in forms.items() if p != SOURCE), next(iter(forms.items())))
         return name, perm
 
@@ -93,7 +93,7 @@ class Translation:
         perm = SOURCE if layout.is_identity(perm) else tuple(perm)
         forms = self.tensors.get(ref)
         if forms is None:
-            raise Untranslatable(f"input {ref} has no translated value")
+            raise Untranslatable(f"input {ref}, which has no translated value")
         if perm in forms:
             return forms[perm]
         held, name = next(iter(forms.items()))
@@ -145,7 +145,10 @@ def translate_graph(
                 continue
             except Untranslatable as refusal:
                 reason = refusal.reason
-        emit_placeholder(tr, node, selection.outputs)
+        try:
+            emit_placeholder(tr, node, selection.outputs)
+        except Untranslatable as missing:  # it reads an output its producer does not have
+            raise InputError(f"{node.op} node {node.name!r} reads {missing.reason}") from None
         tr.warnings.append(f"{node.op} node {node.name!r} kept as a placeholder: {reason}")
     taken: list[str] = []
     finals = [
@@ -199,11 +202,15 @@ def _input_dtype(node: TfNode, port: int) -> int:
 
 def _input_shape(node: TfNode, port: int) -> list[int] | None:
     if node.op == "Placeholder" and node.has_attr("shape"):
-        return node.attr("shape")
-    shapes = node.attr("_output_shapes")
-    if isinstance(shapes, list) and port < len(shapes):
-        return shapes[port]
-    return None
+        shape = node.attr("shape")
+    else:
+        shapes = node.attr("_output_shapes")
+        shape = shapes[port] if isinstance(shapes, list) and port < len(shapes) else None
+    if shape is not None and not (isinstance(shape, list) and all(isinstance(d, int) for d in shape)):
+        raise InputError(
+            f"input {node.name!r} records a shape that is not a list of sizes: {str(shape)[:60]}"
+        )
+    return shape
 
 
 def _apply_shape(name: str, dims: list[int] | None, given: list[int]) -> list[int]:

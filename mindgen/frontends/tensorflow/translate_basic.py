@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from mindgen.errors import InputError
 from mindgen.frontends.tensorflow.context import NodeContext
 from mindgen.frontends.tensorflow.registry import Untranslatable, translates
@@ -11,7 +13,7 @@ from mindgen.frontends.tensorflow.tensors import onnx_type, type_name
 @translates("Const")
 def const(ctx: NodeContext) -> None:
     try:
-        value = ctx.attr("value")
+        value = ctx.attr("value", kind=np.ndarray)
     except InputError as error:  # strings and other types ONNX tensors cannot hold
         raise Untranslatable(str(error)) from None
     if value is None:
@@ -44,7 +46,7 @@ def no_op(ctx: NodeContext) -> None:
 
 @translates("Cast")
 def cast(ctx: NodeContext) -> None:
-    target = int(ctx.attr("DstT"))
+    target = int(ctx.attr("DstT", kind=int))
     to = onnx_type(target)
     if not to:
         raise Untranslatable(f"Cast to {type_name(target)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mindgen.errors import InputError
 from mindgen.frontends.tensorflow import layout
 from mindgen.frontends.tensorflow.context import SOURCE, NodeContext
 from mindgen.frontends.tensorflow.padding import onnx_pads, spatial
@@ -23,6 +24,10 @@ def _weight(ctx: NodeContext, index: int, order: tuple[int, ...], reshape=None) 
     """A filter in ONNX order; a constant is rearranged once, anything else gets a Transpose."""
     array = ctx.const(index)
     if array is not None:
+        if array.ndim != len(order):
+            raise InputError(
+                f"{ctx.node.op} node {ctx.node.name!r} has a rank-{array.ndim} filter, expected rank {len(order)}"
+            )
         if reshape is not None:
             array = array.reshape(reshape(array.shape))
         return ctx.add_const(np.ascontiguousarray(np.transpose(array, order)), ctx.form(index)[0])
@@ -41,7 +46,7 @@ def _conv(ctx: NodeContext, depthwise: bool) -> None:
     strides, dilations, channels_last = _window(ctx, rank)
     spatial_rank = rank - 2
     filter_shape = ctx.shape(1)
-    if filter_shape is None or len(filter_shape) != rank:
+    if filter_shape is None or len(filter_shape) != rank or not all(isinstance(d, int) for d in filter_shape):
         raise Untranslatable("the filter's shape is unknown")
     kernel = [int(d) for d in filter_shape[:spatial_rank]]  # type: ignore[arg-type]
     # TF filters are (spatial..., in, out); ONNX wants (out, in / group, spatial...).
@@ -80,7 +85,7 @@ def conv_transpose(ctx: NodeContext) -> None:
     strides, dilations, channels_last = _window(ctx, rank)
     spatial_rank = rank - 2
     filter_shape = ctx.shape(1)
-    if filter_shape is None or len(filter_shape) != rank:
+    if filter_shape is None or len(filter_shape) != rank or not all(isinstance(d, int) for d in filter_shape):
         raise Untranslatable("the filter's shape is unknown")
     kernel = [int(d) for d in filter_shape[:spatial_rank]]  # type: ignore[arg-type]
     # TF filters are (spatial..., out, in); ONNX ConvTranspose wants (in, out, spatial...).

@@ -58,7 +58,7 @@ def _pool(ctx: NodeContext, onnx_op: str, ksize: list[int], strides: list[int]) 
 
 @translates("MaxPool", "MaxPool3D")
 def max_pool(ctx: NodeContext) -> None:
-    _pool(ctx, "MaxPool", list(ctx.attr("ksize")), list(ctx.attr("strides")))
+    _pool(ctx, "MaxPool", list(ctx.attr("ksize", kind=list)), list(ctx.attr("strides", kind=list)))
 
 
 @translates("MaxPoolV2")
@@ -69,7 +69,7 @@ def max_pool_v2(ctx: NodeContext) -> None:
 @translates("AvgPool", "AvgPool3D")
 def avg_pool(ctx: NodeContext) -> None:
     # TF's SAME average leaves the padding out of the count: ONNX's count_include_pad=0.
-    _pool(ctx, "AveragePool", list(ctx.attr("ksize")), list(ctx.attr("strides")))
+    _pool(ctx, "AveragePool", list(ctx.attr("ksize", kind=list)), list(ctx.attr("strides", kind=list)))
 
 
 @translates("LRN")
@@ -92,7 +92,7 @@ def layer_norm(ctx: NodeContext) -> None:
     """Keras LayerNormalization (made by fuse_layer_norm): ONNX LayerNormalization
     when the normalised axes are held last, else its arithmetic in the held layout."""
     rank = ctx.require_rank(0)
-    axes = sorted(a % rank for a in ctx.attr("axes"))
+    axes = sorted(a % rank for a in ctx.attr("axes", kind=list))
     gamma, beta = ctx.const(1), ctx.const(2)
     shape = ctx.static_dims(0, axes)
     if gamma is None or beta is None or shape is None:

@@ -166,7 +166,7 @@ def _depth_space(onnx_op: str):
             raise Untranslatable(f"{ctx.node.op} with data_format {ctx.attr('data_format')}")
         perm = layout.channels_first(4)
         # TF's NHWC block order is ONNX's DCR mode once held NCHW.
-        attrs = {"blocksize": int(ctx.attr("block_size"))}
+        attrs = {"blocksize": int(ctx.attr("block_size", kind=int))}
         if onnx_op == "DepthToSpace":
             attrs["mode"] = "DCR"
         ctx.output(ctx.emit1(onnx_op, [ctx.value(0, perm)], **attrs), perm)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mindgen.errors import InputError
 from mindgen.targets.mindspore.context import MappingContext, scalar_literal
 from mindgen.targets.mindspore.emission import (
     Const,
@@ -38,6 +39,7 @@ def map_gemm(ctx: MappingContext) -> Emission:
     if (
         weight is not None
         and weight.const_value is not None
+        and len(weight.const_value.shape) == 2
         and _is_bias_vector(ctx, bias)
         and dtype is not None
     ):
@@ -79,7 +81,23 @@ def _is_bias_vector(ctx: MappingContext, bias) -> bool:
     if bias.const_value is None:
         return False
     shape = tuple(int(d) for d in bias.const_value.shape)
-    return len(shape) <= 1 or (len(shape) == 2 and shape[0] == 1)
+    vector = len(shape) <= 1 or (len(shape) == 2 and shape[0] == 1)
+    weight = ctx.input(1)
+    if (
+        vector
+        and weight is not None
+        and weight.const_value is not None
+        and len(weight.const_value.shape) == 2
+    ):
+        features = int(weight.const_value.shape[0 if int(ctx.attr("transB", 0)) else 1])
+        size = int(np.prod(shape))
+        if size not in (1, features):
+            # An invalid model (shape inference only warns): say so rather than fail writing weights.
+            raise InputError(
+                f"Gemm node {ctx.node.name!r}: C has shape {list(shape)}, which does not broadcast "
+                f"to {features} output features"
+            )
+    return vector
 
 
 def _dense(
