@@ -133,6 +133,59 @@ def _inspect_truncated(work: Path) -> list[str]:
     return ["inspect", "half.onnx"]
 
 
+def _mlp_weight_cut(edit: Callable[[onnx.TensorProto], None]) -> Callable[[Path], list[str]]:
+    """The mlp model with its first initializer edited so its data no longer matches its dims."""
+
+    def setup(work: Path) -> list[str]:
+        model = mlp()
+        edit(model.graph.initializer[0])
+        (work / "bad.onnx").write_bytes(model.SerializeToString())
+        return ["convert", "bad.onnx", "--output", "out"]
+
+    return setup
+
+
+def _raw_short(tensor: onnx.TensorProto) -> None:
+    data = onnx.numpy_helper.to_array(tensor).tobytes()
+    tensor.ClearField("float_data")
+    tensor.raw_data = data[:-4]
+
+
+def _typed_long(tensor: onnx.TensorProto) -> None:
+    values = onnx.numpy_helper.to_array(tensor).reshape(-1).tolist()
+    tensor.ClearField("raw_data")
+    tensor.float_data[:] = [*values, 0.0]
+
+
+def _external_short(work: Path) -> list[str]:
+    model = mlp()
+    tensor = model.graph.initializer[0]
+    data = onnx.numpy_helper.to_array(tensor).tobytes()
+    (work / "w.bin").write_bytes(data[: len(data) // 2])
+    tensor.ClearField("raw_data")
+    tensor.ClearField("float_data")
+    tensor.data_location = TensorProto.EXTERNAL
+    tensor.external_data.add(key="location", value="w.bin")
+    (work / "bad.onnx").write_bytes(model.SerializeToString())
+    return ["convert", "bad.onnx", "--output", "out"]
+
+
+def _huge_constant_of_shape(work: Path) -> list[str]:
+    """A 10**12-element ConstantOfShape: sized before folding, never allocated (4 TB as float32)."""
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [10**6, 10**6])
+    nodes = [
+        helper.make_node("ConstantOfShape", ["shape"], ["big"]),
+        helper.make_node("Add", ["x", "big"], ["y"]),
+    ]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    model = helper.make_model(
+        helper.make_graph(nodes, "g", [x], [y], [shape]), opset_imports=[helper.make_opsetid("", 17)]
+    )
+    (work / "big.onnx").write_bytes(model.SerializeToString())
+    return ["convert", "big.onnx", "--output", "out"]
+
+
 RNG_BYTES = np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes()
 
 CASES: dict[str, Callable[[Path], list[str]]] = {
@@ -176,6 +229,9 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
     "model_and_model_file_differ": _good_with("--model_file", "other.onnx"),
     "no_model": lambda work: ["convert", "--output", "out"],
     "inspect_truncated": _inspect_truncated,
+    "raw_data_shorter_than_dims": _mlp_weight_cut(_raw_short),
+    "typed_data_longer_than_dims": _mlp_weight_cut(_typed_long),
+    "external_data_shorter_than_dims": _external_short,
 }
 
 
@@ -228,6 +284,9 @@ def test_usage_errors_exit_2_without_traceback(args, tmp_path):
         ("external_data_outside_folder", ["outside", "../secret.bin"]),
         ("force_over_foreign_files", ["train.py"]),
         ("output_under_file", ["blocker"]),
+        ("raw_data_shorter_than_dims", ["fc1.weight", "bytes"]),
+        ("typed_data_longer_than_dims", ["fc1.weight", "float_data"]),
+        ("external_data_shorter_than_dims", ["fc1.weight", "w.bin"]),
     ],
 )
 def test_error_messages_in_process(case, words, tmp_path, capsys, monkeypatch):
@@ -250,3 +309,21 @@ def test_error_line_escapes_newlines_in_names(tmp_path, capsys):
     assert main(["convert", str(tmp_path / "two\nlines\u202e.onnx"), "--output", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "two\\nlines\\u202e.onnx" in err
+
+
+def test_huge_constant_of_shape_converts_or_fails_cleanly_without_allocating(tmp_path, capsys, monkeypatch):
+    import tracemalloc
+
+    from mindgen.cli import main
+
+    args = _huge_constant_of_shape(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    tracemalloc.start()
+    try:
+        code = main(args)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    err = capsys.readouterr().err
+    assert code == 0 or (code == 2 and err.count("\n") == 1 and err.startswith("mindgen: error: ")), err
+    assert peak < 512 * 2**20, f"peak {peak / 2**20:.0f} MiB"

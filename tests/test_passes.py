@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import onnx_ir as ir
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from mindgen.passes.complete_shapes import complete_shapes
@@ -36,7 +37,10 @@ def test_fold_constants_evaluates_constant_subgraphs_and_static_shapes():
         ],
         [_vi("x", [2, 3])],
         [_vi("z", [2, 3])],
-        [numpy_helper.from_array(np.array(1, np.int64), "one"), numpy_helper.from_array(np.full(3, 2.0, np.float32), "c")],
+        [
+            numpy_helper.from_array(np.array(1, np.int64), "one"),
+            numpy_helper.from_array(np.full(3, 2.0, np.float32), "c"),
+        ],
     )
     folded = fold_constants(model)
     assert folded == 4
@@ -59,6 +63,39 @@ def test_fold_constants_keeps_dynamic_shapes_and_random_ops():
     )
     assert fold_constants(model) == 0
     assert len(model.graph) == 4
+
+
+@pytest.mark.parametrize(
+    "op, inputs",
+    [
+        ("ConstantOfShape", {"shape": np.array([10**6, 10**6], np.int64)}),
+        # Small enough to allocate (200 MB): would show in the peak if evaluated first.
+        ("ConstantOfShape", {"shape": np.array([5 * 10**7], np.int64)}),
+        ("Expand", {"one": np.ones(1, np.float32), "shape": np.array([10**6, 10**6], np.int64)}),
+        ("Tile", {"row": np.ones((1, 1000), np.float32), "reps": np.array([10**9, 1], np.int64)}),
+        (
+            "Range",
+            {
+                "start": np.array(0, np.int64),
+                "stop": np.array(10**12, np.int64),
+                "step": np.array(1, np.int64),
+            },
+        ),
+    ],
+)
+def test_fold_constants_sizes_huge_outputs_before_evaluating(op, inputs):
+    import tracemalloc
+
+    initializers = [numpy_helper.from_array(a, n) for n, a in inputs.items()]
+    model = _model([helper.make_node(op, list(inputs), ["y"])], [], [_vi("y", None)], initializers)
+    tracemalloc.start()
+    try:
+        folded = fold_constants(model)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert folded == 0 and [n.op_type for n in model.graph] == [op]
+    assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MiB"
 
 
 def test_fuse_linear_merges_matmul_and_bias_add_only_for_last_axis_bias():
