@@ -217,6 +217,7 @@ class _ClassBuilder:
         self.member_list: list[Member] = []
         # Variable names of values in construct; a dying input may lend its name (x = f(x)).
         self._vars: dict[ir.Value, str] = {}
+        self._var_names: set[str] = set()  # the names in _vars, kept as they are made (not rebuilt per node)
         self.body: list[str] = []
         self._buffers: dict[ir.Value, str] = {}
         self._positions = facts.subtree[scope.path]
@@ -257,6 +258,7 @@ class _ClassBuilder:
 
     def _fresh(self, value: ir.Value, hint: str, fallback: str) -> str:
         self._vars[value] = self.locals.name(value, hint, fallback)
+        self._var_names.add(self._vars[value])
         return self._vars[value]
 
     def _buffer(self, value: ir.Value) -> str:
@@ -305,9 +307,6 @@ class _ClassBuilder:
             else:
                 names.append(self._fresh(value, hint, "x"))
         return names
-
-    def _taken_names(self) -> set[str]:
-        return set(self._vars.values())
 
     def _needed(self, value: ir.Value) -> bool:
         return bool(self.facts.users.get(value)) or value.is_graph_output()
@@ -389,7 +388,7 @@ class _ClassBuilder:
         # The first chain of layer calls reads as `out`; parallel ones take their layer's name.
         hint = _kind(node.op_type)
         if member_attr and _is_chain_start(emission):
-            hint = member_attr if "out" in self._taken_names() else "out"
+            hint = member_attr if "out" in self._var_names else "out"
         names = self._assign(position, outputs, hint)
         self.body.append(f"{', '.join(names)} = {expr}")
         where = ".".join([*self.scope.path, member_attr]) if member_attr else expr.split("(", 1)[0]
@@ -406,7 +405,7 @@ class _ClassBuilder:
         self.member_list.append(member)
         builder = self.shared.builders[child.path]
         args = ", ".join(self.ref_name(Ref(v)) for v in builder.inputs)
-        names = self._assign(position, builder.outputs, "out" if "out" not in self._taken_names() else attr)
+        names = self._assign(position, builder.outputs, "out" if "out" not in self._var_names else attr)
         self.body.append(f"{', '.join(names)} = self.{attr}({args})")
 
     def _add_placeholder(

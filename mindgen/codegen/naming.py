@@ -131,16 +131,21 @@ class Namespace:
     def __init__(self, reserved: frozenset[str] | set[str] = frozenset()) -> None:
         self._taken: set[str] = set(reserved) | _PYTHON_RESERVED | MODULE_NAMES
         self._names: dict[Hashable, str] = {}
+        # Per base, the counter to probe from (all lower ones are taken): 100k layers all hinted
+        # 'conv' would otherwise probe conv_2, conv_3, ... anew each time (quadratic).
+        self._probe_from: dict[str, int] = {}
 
     def name(self, key: Hashable, hint: str, fallback: str = "value") -> str:
         """Returns the identifier for key, creating it from hint on first use."""
         if key in self._names:
             return self._names[key]
         base = to_identifier(hint, fallback)
-        candidate, counter = base, 1
+        counter = self._probe_from.get(base, 1)
+        candidate = base if counter == 1 else f"{base}_{counter}"
         while candidate in self._taken:
             counter += 1
             candidate = f"{base}_{counter}"
+        self._probe_from[base] = counter
         self._taken.add(candidate)
         self._names[key] = candidate
         return candidate

@@ -50,28 +50,39 @@ class GraphBuilder:
         self.domains: set[str] = set()
         self._names: set[str] = set()
         self._node_names: set[str] = set()
+        # Per base name, the suffix count to probe from (all lower ones are taken): without it,
+        # 100k 'Relu' nodes of one scope probed Relu_1, Relu_2, ... anew each time (quadratic).
+        self._probe_from: dict[tuple[bool, str], int] = {}
         self._derived: dict[str, str] = {}  # constant -> the constant it was rearranged from
         self._entries: dict[str, Entries] = {}  # shape vectors computed at run time
 
     # Names -----------------------------------------------------------------------------------
     def fresh(self, hint: str) -> str:
         """A value name not used yet: the hint itself, else hint_1, hint_2, ..."""
-        name, count = hint or "value", 0
-        while name in self._names:
-            count += 1
-            name = f"{hint}_{count}"
-        self._names.add(name)
-        return name
+        return self._unique(hint, self._names, False, first=hint or "value")
 
     def node_name(self, scope: str, op_type: str) -> str:
         """'scope/OpType' (then _1, _2): the convention the module tree reads scopes from."""
-        base = f"{scope}/{op_type}" if scope else op_type
-        name, count = base, 0
-        while name in self._node_names:
+        return self._unique(f"{scope}/{op_type}" if scope else op_type, self._node_names, True)
+
+    def _unique(self, base: str, taken: set[str], nodes: bool, first: str | None = None) -> str:
+        """The first of base (or first), base_1, base_2, ... not in taken, which it joins."""
+        count = self._probe_from.get((nodes, base), 0)
+        name = (first or base) if count == 0 else f"{base}_{count}"
+        while name in taken:
             count += 1
             name = f"{base}_{count}"
-        self._node_names.add(name)
+        self._probe_from[(nodes, base)] = count
+        taken.add(name)
         return name
+
+    def _release_node_name(self, name: str) -> None:
+        """Gives a folded node's name back, so the next node of its base takes it as before."""
+        self._node_names.discard(name)
+        base, _, count = name.rpartition("_")
+        for key, start in ((name, 0), (base, int(count) if count.isdigit() else None)):
+            if start is not None and (True, key) in self._probe_from:
+                self._probe_from[(True, key)] = min(self._probe_from[(True, key)], start)
 
     # Values ----------------------------------------------------------------------------------
     def add_input(self, hint: str, elem: int, shape: Sequence[Dim] | None) -> str:
@@ -130,7 +141,7 @@ class GraphBuilder:
         if domain:
             self.domains.add(domain)
         elif self._fold(node):
-            self._node_names.discard(node.name)
+            self._release_node_name(node.name)
             return names
         self.nodes.append(node)
         if not domain:
