@@ -201,6 +201,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mindgen: interrupted; nothing was written", file=sys.stderr)
         return 130
+    except MemoryError:
+        if os.environ.get("MINDGEN_DEBUG"):
+            raise
+        # Not a bug: the model (or a tensor it computes) is larger than this machine can hold.
+        # Output is staged, so nothing half-written is left behind.
+        print(
+            "mindgen: error: out of memory: the model needs more memory than this machine has free; "
+            "nothing was written",
+            file=sys.stderr,
+        )
+        return 2
     except Exception as error:  # a bug in mindgen: one line unless asked for the traceback
         if os.environ.get("MINDGEN_DEBUG"):
             raise

@@ -327,3 +327,27 @@ def test_huge_constant_of_shape_converts_or_fails_cleanly_without_allocating(tmp
     err = capsys.readouterr().err
     assert code == 0 or (code == 2 and err.count("\n") == 1 and err.startswith("mindgen: error: ")), err
     assert peak < 512 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_running_out_of_memory_is_exit_2_and_leaves_no_output(tmp_path, capsys, monkeypatch):
+    """A model too big for the machine is a limit of the input, not a bug: exit 2, one line."""
+    from mindgen.cli import main
+    from mindgen.weights.checkpoint import CheckpointWriter
+
+    written: list[str] = []
+
+    def add_then_run_out(self, name, array):
+        if written:  # the first weight is on disk in the staging folder when memory runs out
+            raise MemoryError
+        written.append(name)
+        original_add(self, name, array)
+
+    original_add = CheckpointWriter.add
+    monkeypatch.setattr(CheckpointWriter, "add", add_then_run_out)
+    monkeypatch.delenv("MINDGEN_DEBUG", raising=False)
+    model = _good(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["convert", str(model), "--output", "out"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("mindgen: error: out of memory"), err
+    assert written and sorted(p.name for p in tmp_path.iterdir()) == ["good.onnx"]
