@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from google.protobuf.message import DecodeError
 
 from mindgen.errors import InputError
 from mindgen.frontends.onnx_tensors import check_attribute_text, check_tensors, check_value_shapes
+from mindgen.frontends.onnx_wire import externalize_weights
 from mindgen.frontends.source import CANONICAL_OPSET, SourceModel
 
 _MAX_OPSET = onnx.defs.onnx_opset_version()
@@ -34,7 +36,9 @@ def read_onnx(path: Path) -> onnx.ModelProto:
     """Parses an ONNX protobuf without pulling external tensors into memory."""
     check_model_path(path)
     try:
-        proto = onnx.load(str(path), load_external_data=False)
+        proto = _parse_in_place(path) if path.stat().st_size >= IN_PLACE_FILE_BYTES else None
+        if proto is None:
+            proto = onnx.load(str(path), load_external_data=False)
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (DecodeError, RuntimeError, ValueError, TypeError, UnicodeDecodeError) as exc:
@@ -42,6 +46,34 @@ def read_onnx(path: Path) -> onnx.ModelProto:
     # Protobuf parses many non-ONNX byte strings into an empty message.
     if proto.ir_version <= 0 or not (proto.graph.node or proto.graph.output):
         raise InputError(f"{path} is not an ONNX model (no IR version or empty graph)")
+    return proto
+
+
+# Files from this size on are parsed with their weights left in the file (onnx_wire): below
+# it, the scan's per-field Python loop costs more than the copies it saves.
+IN_PLACE_FILE_BYTES = 8 * 2**20
+
+
+def _parse_in_place(path: Path) -> onnx.ModelProto | None:
+    """The model parsed from a memory map of its file, its large weights left there as
+    external data pointing into the file itself; None when the file cannot be mapped
+    (the caller then loads it the ordinary way)."""
+    # A symlinked model's own folder is not where its bytes are; external data must be.
+    if path.is_symlink() or path.resolve().parent != path.parent.resolve():
+        return None
+    with open(path, "rb") as file:
+        try:
+            mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # not a regular file, or an empty one
+            return None
+    with mapped, memoryview(mapped) as view:
+        rewritten = externalize_weights(view, path.name)
+        if rewritten is None:
+            proto = onnx.ModelProto()
+            proto.ParseFromString(view)  # protobuf copies what it keeps: the map may close
+            return proto
+    proto = onnx.ModelProto()
+    proto.ParseFromString(rewritten)
     return proto
 
 
