@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from memory import traced_peak
 from model_zoo import mlp, resnet_like
 from onnx import TensorProto, helper
 
@@ -170,6 +171,44 @@ def _external_short(work: Path) -> list[str]:
     return ["convert", "bad.onnx", "--output", "out"]
 
 
+def _if_branch_short(work: Path) -> list[str]:
+    """An If whose then-branch Constant reads 16 bytes from a file of 12 (the ONNX checker
+    does not open external files; before, the body's tensors were not checked at all)."""
+    (work / "c.bin").write_bytes(b"\0" * 12)
+    short = TensorProto(name="c", data_type=TensorProto.FLOAT, dims=[4], data_location=TensorProto.EXTERNAL)
+    short.external_data.add(key="location", value="c.bin")
+    branches = {
+        name: helper.make_graph(
+            [helper.make_node("Constant", [], [f"{name}_out"], value=tensor)],
+            name,
+            [],
+            [helper.make_tensor_value_info(f"{name}_out", TensorProto.FLOAT, [4])],
+        )
+        for name, tensor in (
+            ("then", short),
+            ("else", helper.make_tensor("d", TensorProto.FLOAT, [4], [0.0] * 4)),
+        )
+    }
+    graph = helper.make_graph(
+        [
+            helper.make_node(
+                "If",
+                ["flag"],
+                ["y"],
+                name="choose",
+                then_branch=branches["then"],
+                else_branch=branches["else"],
+            )
+        ],
+        "g",
+        [helper.make_tensor_value_info("flag", TensorProto.BOOL, [])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    (work / "bad.onnx").write_bytes(model.SerializeToString())
+    return ["convert", "bad.onnx", "--output", "out"]
+
+
 def _huge_constant_of_shape(work: Path) -> list[str]:
     """A 10**12-element ConstantOfShape: sized before folding, never allocated (4 TB as float32)."""
     shape = helper.make_tensor("shape", TensorProto.INT64, [2], [10**6, 10**6])
@@ -232,6 +271,7 @@ CASES: dict[str, Callable[[Path], list[str]]] = {
     "raw_data_shorter_than_dims": _mlp_weight_cut(_raw_short),
     "typed_data_longer_than_dims": _mlp_weight_cut(_typed_long),
     "external_data_shorter_than_dims": _external_short,
+    "if_branch_constant_shorter_than_dims": _if_branch_short,
 }
 
 
@@ -287,6 +327,7 @@ def test_usage_errors_exit_2_without_traceback(args, tmp_path):
         ("raw_data_shorter_than_dims", ["fc1.weight", "bytes"]),
         ("typed_data_longer_than_dims", ["fc1.weight", "float_data"]),
         ("external_data_shorter_than_dims", ["fc1.weight", "w.bin"]),
+        ("if_branch_constant_shorter_than_dims", ["then_out", "c.bin"]),
     ],
 )
 def test_error_messages_in_process(case, words, tmp_path, capsys, monkeypatch):
@@ -312,18 +353,11 @@ def test_error_line_escapes_newlines_in_names(tmp_path, capsys):
 
 
 def test_huge_constant_of_shape_converts_or_fails_cleanly_without_allocating(tmp_path, capsys, monkeypatch):
-    import tracemalloc
-
     from mindgen.cli import main
 
     args = _huge_constant_of_shape(tmp_path)
     monkeypatch.chdir(tmp_path)
-    tracemalloc.start()
-    try:
-        code = main(args)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    code, peak = traced_peak(lambda: main(args))
     err = capsys.readouterr().err
     assert code == 0 or (code == 2 and err.count("\n") == 1 and err.startswith("mindgen: error: ")), err
     assert peak < 512 * 2**20, f"peak {peak / 2**20:.0f} MiB"

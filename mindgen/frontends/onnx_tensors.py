@@ -73,15 +73,20 @@ def check_attribute_text(graph: onnx.GraphProto) -> None:
 
 
 def _tensors(graph: onnx.GraphProto) -> Iterator[tuple[onnx.TensorProto, str]]:
-    """The main graph's initializers and the tensors of its Constant nodes, with a label each."""
+    """The initializers and tensor attributes of the graph and of every body graph inside it
+    (If branches, Loop and Scan bodies), with a label each."""
     for tensor in graph.initializer:
         yield tensor, f"initializer {tensor.name!r}"
     for node in graph.node:
-        if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
-            for attr in node.attribute:
-                if attr.type == onnx.AttributeProto.TENSOR:
-                    label = node.name or (node.output[0] if node.output else "")
-                    yield attr.t, f"Constant node {label!r}"
+        label = node.name or (node.output[0] if node.output else node.op_type)
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.TENSOR:
+                yield attr.t, f"tensor attribute {attr.name!r} of node {label!r}"
+            elif attr.type == onnx.AttributeProto.TENSORS:
+                for tensor in attr.tensors:
+                    yield tensor, f"tensor attribute {attr.name!r} of node {label!r}"
+            for body in [attr.g] if attr.type == onnx.AttributeProto.GRAPH else attr.graphs:
+                yield from _tensors(body)
 
 
 def _bitwidth(tensor: onnx.TensorProto, what: str) -> int:
