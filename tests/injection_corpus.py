@@ -109,6 +109,19 @@ def _rng_array(shape: tuple[int, ...], seed: int) -> np.ndarray:
     return np.random.default_rng(seed).uniform(0.5, 1.5, shape).astype(np.float32)
 
 
+def _chain_model(nodes: list[onnx.NodeProto], inits: list[onnx.TensorProto], last: str) -> onnx.ModelProto:
+    """The model of a chain of nodes from input x (N, WIDTH) to the value named last."""
+    return _model(
+        helper.make_graph(
+            nodes,
+            "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", WIDTH])],
+            [helper.make_tensor_value_info(last, TensorProto.FLOAT, ["N", WIDTH])],
+            inits,
+        )
+    )
+
+
 def node_names() -> onnx.ModelProto:
     """A chain of MatMul/Add/Mul/Relu/Sigmoid nodes, each named (and documented) by one string."""
     nodes, inits, current = [], [], "x"
@@ -129,15 +142,7 @@ def node_names() -> onnx.ModelProto:
             op = "Relu" if kind == 1 else "Sigmoid"
             nodes.append(helper.make_node(op, [current], [out], name=text, doc_string=doc))
         current = out
-    return _model(
-        helper.make_graph(
-            nodes,
-            "g",
-            [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", WIDTH])],
-            [helper.make_tensor_value_info(current, TensorProto.FLOAT, ["N", WIDTH])],
-            inits,
-        )
-    )
+    return _chain_model(nodes, inits, current)
 
 
 def scoped_node_names() -> onnx.ModelProto:
@@ -150,15 +155,7 @@ def scoped_node_names() -> onnx.ModelProto:
         nodes.append(helper.make_node("MatMul", [current, f"w{i}"], [f"m{i}"], name=f"{scope}/MatMul"))
         nodes.append(helper.make_node("Relu", [f"m{i}"], [f"v{i}"], name=f"/{text}/Relu"))
         current = f"v{i}"
-    return _model(
-        helper.make_graph(
-            nodes,
-            "g",
-            [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", WIDTH])],
-            [helper.make_tensor_value_info(current, TensorProto.FLOAT, ["N", WIDTH])],
-            inits,
-        )
-    )
+    return _chain_model(nodes, inits, current)
 
 
 def value_names() -> onnx.ModelProto:
@@ -195,15 +192,7 @@ def initializer_names() -> onnx.ModelProto:
         op = "MatMul" if i % 2 == 0 else ("Add" if i % 4 == 1 else "Mul")
         nodes.append(helper.make_node(op, [current, text], [f"v{i}"], name=f"n{i}"))
         current = f"v{i}"
-    return _model(
-        helper.make_graph(
-            nodes,
-            "g",
-            [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", WIDTH])],
-            [helper.make_tensor_value_info(current, TensorProto.FLOAT, ["N", WIDTH])],
-            inits,
-        )
-    )
+    return _chain_model(nodes, inits, current)
 
 
 def io_names() -> onnx.ModelProto:

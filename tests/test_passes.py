@@ -6,6 +6,7 @@ import numpy as np
 import onnx
 import onnx_ir as ir
 import pytest
+from memory import traced_peak
 from onnx import TensorProto, helper, numpy_helper
 
 from mindgen.passes.complete_shapes import complete_shapes
@@ -84,18 +85,11 @@ def test_fold_constants_keeps_dynamic_shapes_and_random_ops():
     ],
 )
 def test_fold_constants_sizes_huge_outputs_before_evaluating(op, inputs):
-    import tracemalloc
-
     initializers = [numpy_helper.from_array(a, n) for n, a in inputs.items()]
     # A graph output is never folded: the result feeds a Neg first.
     nodes = [helper.make_node(op, list(inputs), ["big"]), helper.make_node("Neg", ["big"], ["y"])]
     model = _model(nodes, [], [_vi("y", None)], initializers)
-    tracemalloc.start()
-    try:
-        folded = fold_constants(model)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    folded, peak = traced_peak(lambda: fold_constants(model))
     assert folded == 0 and [n.op_type for n in model.graph] == [op, "Neg"]
     assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MiB"
 
