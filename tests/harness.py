@@ -33,7 +33,9 @@ def run_network(network, feeds: dict[str, np.ndarray], mode: str) -> list[np.nda
     return [r.asnumpy() for r in results]
 
 
-def convert_model(model: onnx.ModelProto, tmp_path: Path, name: str = "model", **options) -> tuple[Path, dict]:
+def convert_model(
+    model: onnx.ModelProto, tmp_path: Path, name: str = "model", **options
+) -> tuple[Path, dict]:
     """Saves the model, converts it, and returns (output dir, report.json contents)."""
     path = tmp_path / f"{name}.onnx"
     onnx.save(model, path)
@@ -64,6 +66,15 @@ def assert_matches_onnxruntime(
             assert len(actual) == len(expected)
             for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
                 assert got.shape == want.shape, f"{mode} output {index}: shape {got.shape} != {want.shape}"
-                assert got.dtype.name == want.dtype.name, f"{mode} output {index}: dtype {got.dtype} != {want.dtype}"
+                assert got.dtype.name == want.dtype.name, (
+                    f"{mode} output {index}: dtype {got.dtype} != {want.dtype}"
+                )
                 np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=f"{mode} output {index}")
     return output
+
+
+def perturb_weight(folder: Path, name: str, delta: float) -> None:
+    """A test-only fault: shifts one checkpoint tensor, as a wrong weight conversion would."""
+    params = ms.load_checkpoint(str(folder / "model.ckpt"))
+    params[name].set_data(ms.Tensor(params[name].asnumpy() + delta))
+    ms.save_checkpoint([{"name": k, "data": v} for k, v in params.items()], str(folder / "model.ckpt"))

@@ -4,8 +4,11 @@ conversion, byte for byte, as through protobuf; malformed bytes fall back, never
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,7 @@ from mindgen.errors import InputError
 from mindgen.frontends import onnx_loader, onnx_wire
 from mindgen.frontends.onnx_loader import read_onnx
 
+REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = ("model.py", "model.ckpt", "weight_map.json", "report.md")
 
 
@@ -179,3 +183,41 @@ def test_mutated_bytes_fall_back_or_fail_as_an_input_error(tmp_path, monkeypatch
         else:
             assert _data_loaded(in_place, path) == ordinary, f"case {case}: a different model"
     assert min(outcomes.values()) > 0, outcomes  # each kind of outcome was exercised
+
+
+def test_locate_runs_onnxruntime_on_in_place_weights(tmp_path, capsys, monkeypatch):
+    """onnxruntime, given the canonical graph as bytes, must find the weights in the model
+    file: before, locate said nothing and complete_shapes quietly gave up."""
+    from harness import perturb_weight
+
+    from mindgen.cli import main
+
+    path = tmp_path / "resnet.onnx"
+    onnx.save(resnet_like(), path)
+    monkeypatch.setattr(onnx_loader, "IN_PLACE_FILE_BYTES", 0)
+    monkeypatch.setattr(onnx_wire, "INLINE_BYTES", 1025)
+    out = tmp_path / "out"
+    assert main(["convert", str(path), "--output", str(out), "-q", "--verify"]) == 0
+    perturb_weight(out, "layer1.0.conv2.weight", 0.1)
+    assert main(["verify", str(path), str(out), "--mode", "pynative", "--locate"]) == 1
+    assert "First diverging node: /layer1/layer1.0/conv2/Conv" in capsys.readouterr().out
+
+
+def test_unparsable_large_file_with_pure_python_protobuf_is_exit_2(tmp_path):
+    """Pure-Python protobuf keeps slices of the memory map in its error's traceback; closing
+    the map must not turn the parse error into a BufferError (exit 3)."""
+    (tmp_path / "broken.onnx").write_bytes(b"\x08\x07" + bytes(onnx_loader.IN_PLACE_FILE_BYTES))
+    env = {**os.environ, "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+    env.pop("MINDGEN_DEBUG", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "mindgen", "convert", "broken.onnx", "--output", "out"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "is not a valid ONNX model" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.onnx"]

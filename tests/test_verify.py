@@ -8,10 +8,10 @@ import shutil
 import sys
 from pathlib import Path
 
-import mindspore as ms
 import numpy as np
 import onnx
 import pytest
+from harness import perturb_weight
 from model_zoo import _GraphBuilder
 from onnx import TensorProto, helper
 
@@ -89,13 +89,6 @@ def copy_of(folder: Path, tmp_path: Path) -> Path:
 
 def verification(folder: Path) -> dict:
     return json.loads((folder / "report.json").read_text())["verification"]
-
-
-def perturb_weight(folder: Path, name: str, delta: float) -> None:
-    """A test-only fault: shifts one checkpoint tensor, as a wrong weight conversion would."""
-    params = ms.load_checkpoint(str(folder / "model.ckpt"))
-    params[name].set_data(ms.Tensor(params[name].asnumpy() + delta))
-    ms.save_checkpoint([{"name": k, "data": v} for k, v in params.items()], str(folder / "model.ckpt"))
 
 
 # A passing model ---------------------------------------------------------------------------------

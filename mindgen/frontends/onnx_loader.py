@@ -66,15 +66,21 @@ def _parse_in_place(path: Path) -> onnx.ModelProto | None:
             mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
         except (OSError, ValueError):  # not a regular file, or an empty one
             return None
-    with mapped, memoryview(mapped) as view:
+    view = memoryview(mapped)
+    try:
         rewritten = externalize_weights(view, path.name)
-        if rewritten is None:
-            proto = onnx.ModelProto()
-            proto.ParseFromString(view)  # protobuf copies what it keeps: the map may close
-            return proto
-    proto = onnx.ModelProto()
-    proto.ParseFromString(rewritten)
-    return proto
+        proto = onnx.ModelProto()
+        # Protobuf copies what it keeps, so the map may close once it has parsed.
+        proto.ParseFromString(view if rewritten is None else rewritten)
+        return proto
+    finally:
+        try:
+            view.release()
+            mapped.close()
+        except BufferError:
+            # A parse error's traceback still holds slices of the map (pure-Python protobuf
+            # does): it closes when they are freed, with the exception.
+            pass
 
 
 def load_onnx(

@@ -147,3 +147,24 @@ def _check_external(tensor: onnx.TensorProto, what: str, root: Path, nbytes: int
         raise InputError(
             f"{what} needs {nbytes} bytes at offset {offset} of {location!r}, which holds {size} bytes"
         )
+
+
+def onnxruntime_options(model: ir.Model):
+    """onnxruntime session options for the model serialized to bytes: logging errors only,
+    and pointed at the folder its external data (in-place weights too) is relative to, which
+    a session built from bytes has no path to find it from."""
+    import onnxruntime as ort  # only for the passes and checks that run the graph
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: its warnings are not the user's business
+    folder = next(
+        (
+            value.const_value.base_dir
+            for value in model.graph.initializers.values()
+            if isinstance(value.const_value, ir.ExternalTensor)
+        ),
+        None,
+    )
+    if folder:
+        options.add_session_config_entry("session.model_external_initializers_file_folder_path", str(folder))
+    return options

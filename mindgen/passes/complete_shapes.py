@@ -7,6 +7,8 @@ import math
 import numpy as np
 import onnx_ir as ir
 
+from mindgen.frontends.onnx_tensors import onnxruntime_options
+
 # Two different sizes for every symbolic input dimension: an output dimension that comes
 # out equal in both runs is static, one that differs depends on the input and stays dynamic.
 _PROBE_SIZES = (2, 3)
@@ -66,8 +68,7 @@ def _run(model: ir.Model, values: list[ir.Value], size: int) -> list[np.ndarray]
         proto = ir.serde.serialize_model(model)
         # onnxruntime 1.31 reads IR versions up to 13; shapes do not depend on newer ones.
         proto.ir_version = min(proto.ir_version, 13)
-        options = ort.SessionOptions()
-        options.log_severity_level = 3  # errors only: its warnings are not the user's business
+        options = onnxruntime_options(model)
         session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
         results = session.run([v.name for v in values], feeds)
     except Exception:  # onnxruntime refuses models in many ways; shapes then stay unknown

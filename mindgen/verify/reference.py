@@ -11,6 +11,7 @@ import numpy as np
 import onnx_ir as ir
 
 from mindgen.errors import InputError
+from mindgen.frontends.onnx_tensors import onnxruntime_options
 from mindgen.frontends.source import SourceModel
 
 Feeds = dict[str, np.ndarray]
@@ -57,18 +58,23 @@ def make_reference(
 
 def canonical_reference(source: SourceModel, note: str) -> Reference:
     """onnxruntime on the canonical graph the frontend produced (before mindgen's own passes)."""
-    return _ort_reference(_session(serialize(source.model)), "canonical graph", note)
+    return _ort_reference(_session(serialize(source.model), source.model), "canonical graph", note)
 
 
 def serialize(model: ir.Model) -> bytes:
     return ir.serde.serialize_model(model).SerializeToString()
 
 
-def _session(model: str | bytes):
+def _session(model: str | bytes, canonical: ir.Model | None = None):
+    """A CPU session on a model file, or on serialized bytes of the canonical graph (which
+    must come with it, so the session finds its external data)."""
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
+    if canonical is not None:
+        options = onnxruntime_options(canonical)
+    else:
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
     try:
         return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises several unrelated exception types
@@ -102,7 +108,7 @@ def intermediate_runner(
     for name in exposed:
         if name not in present:
             graph.outputs.append(produced[name])
-    session = _session(serialize(source.model))
+    session = _session(serialize(source.model), source.model)
     output_names = [o.name for o in session.get_outputs()]
 
     def run(feeds: Feeds) -> dict[str, np.ndarray]:
