@@ -109,16 +109,23 @@ def _rng_array(shape: tuple[int, ...], seed: int) -> np.ndarray:
     return np.random.default_rng(seed).uniform(0.5, 1.5, shape).astype(np.float32)
 
 
-def _chain_model(nodes: list[onnx.NodeProto], inits: list[onnx.TensorProto], last: str) -> onnx.ModelProto:
-    """The model of a chain of nodes from input x (N, WIDTH) to the value named last."""
+def _chain_model(
+    nodes: list[onnx.NodeProto],
+    inits: list[onnx.TensorProto],
+    last: str,
+    batch: int | str = "N",
+    **model_fields,
+) -> onnx.ModelProto:
+    """The model of a chain of nodes from input x (batch, WIDTH) to the value named last."""
     return _model(
         helper.make_graph(
             nodes,
             "g",
-            [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", WIDTH])],
-            [helper.make_tensor_value_info(last, TensorProto.FLOAT, ["N", WIDTH])],
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, WIDTH])],
+            [helper.make_tensor_value_info(last, TensorProto.FLOAT, [batch, WIDTH])],
             inits,
-        )
+        ),
+        **model_fields,
     )
 
 
@@ -229,14 +236,8 @@ def custom_ops() -> onnx.ModelProto:
         )
         nodes.append(node)
         current = f"v{i}"
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, WIDTH])],
-        [helper.make_tensor_value_info(current, TensorProto.FLOAT, [2, WIDTH])],
-    )
     opsets = [helper.make_opsetid("", 17), helper.make_opsetid(CUSTOM_DOMAIN, 1)]
-    return _model(graph, opset_imports=opsets)
+    return _chain_model(nodes, [], current, batch=2, opset_imports=opsets)
 
 
 def domains() -> onnx.ModelProto:
@@ -245,14 +246,8 @@ def domains() -> onnx.ModelProto:
     for i, text in enumerate(CORPUS):
         nodes.append(helper.make_node("Op", [current], [f"v{i}"], name=f"n{i}", domain=text))
         current = f"v{i}"
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, WIDTH])],
-        [helper.make_tensor_value_info(current, TensorProto.FLOAT, [2, WIDTH])],
-    )
     opsets = [helper.make_opsetid("", 17)] + [helper.make_opsetid(d, 1) for d in dict.fromkeys(CORPUS)]
-    return _model(graph, opset_imports=opsets)
+    return _chain_model(nodes, [], current, batch=2, opset_imports=opsets)
 
 
 MODEL_LEVEL_POSITIONS = [
