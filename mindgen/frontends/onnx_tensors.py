@@ -149,10 +149,10 @@ def _check_external(tensor: onnx.TensorProto, what: str, root: Path, nbytes: int
         )
 
 
-def onnxruntime_options(model: ir.Model):
-    """onnxruntime session options for the model serialized to bytes: logging errors only,
-    and pointed at the folder its external data (in-place weights too) is relative to, which
-    a session built from bytes has no path to find it from."""
+def onnxruntime_options(model: ir.Model | None):
+    """onnxruntime session options that log errors only; for a model serialized to bytes,
+    pointed at the folder its external data (in-place weights too) is relative to, which a
+    session built from bytes has no path to find it from."""
     import onnxruntime as ort  # only for the passes and checks that run the graph
 
     options = ort.SessionOptions()
@@ -160,7 +160,7 @@ def onnxruntime_options(model: ir.Model):
     folder = next(
         (
             value.const_value.base_dir
-            for value in model.graph.initializers.values()
+            for value in (model.graph.initializers.values() if model is not None else ())
             if isinstance(value.const_value, ir.ExternalTensor)
         ),
         None,

@@ -70,13 +70,8 @@ def _session(model: str | bytes, canonical: ir.Model | None = None):
     must come with it, so the session finds its external data)."""
     import onnxruntime as ort
 
-    if canonical is not None:
-        options = onnxruntime_options(canonical)
-    else:
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
     try:
-        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(model, onnxruntime_options(canonical), providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises several unrelated exception types
         raise InputError(
             f"onnxruntime cannot load the reference model: {' '.join(str(exc).split())[:300]}"
