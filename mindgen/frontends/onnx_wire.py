@@ -15,7 +15,11 @@ tensor, or the whole file, to protobuf and the usual checks, so errors read as b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import onnx_ir as ir
+
+from mindgen.protowire import encode_varint, length_field
 
 # Weights below this stay inline: copying them costs nothing worth a reference, and the
 # small constants that shape inference reads (shapes, axes) must stay in the model.
@@ -43,35 +47,34 @@ def externalize_weights(data: memoryview, location: str) -> bytes | None:
         location_bytes = location.encode("utf-8")
     except UnicodeEncodeError:  # a file name ONNX cannot spell: read it the ordinary way
         return None
+
+    def tensor(start: int, end: int) -> bytes | None:
+        return _tensor(data, start, end, location_bytes)
+
+    def graph(start: int, end: int) -> bytes | None:
+        return _rewrite_fields(data, start, end, _GRAPH_INITIALIZER, tensor)
+
     try:
-        pieces: list[bytes | memoryview] = []
-        rewritten = False
-        for number, wire, start, value_start, end in _fields(data, 0, len(data)):
-            if number == _MODEL_GRAPH and wire == _LENGTH:
-                graph, changed = _graph(data, value_start, end, location_bytes)
-                if changed:
-                    pieces.append(_length_field(_MODEL_GRAPH, graph))
-                    rewritten = True
-                    continue
-            pieces.append(data[start:end])
+        return _rewrite_fields(data, 0, len(data), _MODEL_GRAPH, graph)
     except _Malformed:
         return None
-    return b"".join(pieces) if rewritten else None
 
 
-def _graph(data: memoryview, start: int, end: int, location: bytes) -> tuple[bytes, bool]:
-    """The graph message from data[start:end], its large initializers rewritten."""
+def _rewrite_fields(
+    data: memoryview, start: int, end: int, number: int, rewrite: Callable[[int, int], bytes | None]
+) -> bytes | None:
+    """The message in data[start:end] with each length-delimited field `number` replaced by
+    rewrite(value start, value end) where that gives bytes; None when none was replaced."""
     pieces: list[bytes | memoryview] = []
     changed = False
-    for number, wire, field_start, value_start, field_end in _fields(data, start, end):
-        if number == _GRAPH_INITIALIZER and wire == _LENGTH:
-            tensor = _tensor(data, value_start, field_end, location)
-            if tensor is not None:
-                pieces.append(_length_field(_GRAPH_INITIALIZER, tensor))
-                changed = True
-                continue
-        pieces.append(data[field_start:field_end])
-    return b"".join(pieces), changed
+    for field_number, wire, field_start, value_start, field_end in _fields(data, start, end):
+        replaced = rewrite(value_start, field_end) if field_number == number and wire == _LENGTH else None
+        if replaced is None:
+            pieces.append(data[field_start:field_end])
+        else:
+            pieces.append(length_field(number, replaced))
+            changed = True
+    return b"".join(pieces) if changed else None
 
 
 def _tensor(data: memoryview, start: int, end: int, location: bytes) -> bytes | None:
@@ -101,14 +104,15 @@ def _tensor(data: memoryview, start: int, end: int, location: bytes) -> bytes | 
         return None
     offset, stop = raw
     entries = b"".join(
-        _length_field(_TENSOR_EXTERNAL_DATA, _length_field(1, key) + _length_field(2, value))
+        length_field(_TENSOR_EXTERNAL_DATA, length_field(1, key) + length_field(2, value))
         for key, value in (
             (b"location", location),
             (b"offset", b"%d" % offset),
             (b"length", b"%d" % (stop - offset)),
         )
     )
-    return b"".join([*kept, entries, _encode_varint(_TENSOR_DATA_LOCATION << 3 | _VARINT), b"\x01"])
+    location_field = encode_varint(_TENSOR_DATA_LOCATION << 3 | _VARINT) + encode_varint(_EXTERNAL)
+    return b"".join([*kept, entries, location_field])
 
 
 def _expected_bytes(dims: list[int], data_type: int) -> int:
@@ -162,16 +166,3 @@ def _varint(data: memoryview, position: int) -> tuple[int, int]:
         if byte < 0x80:
             return result, position
         shift += 7
-
-
-def _encode_varint(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def _length_field(number: int, payload: bytes) -> bytes:
-    return _encode_varint(number << 3 | _LENGTH) + _encode_varint(len(payload)) + payload

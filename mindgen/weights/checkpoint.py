@@ -10,6 +10,8 @@ from typing import BinaryIO, Self
 import ml_dtypes
 import numpy as np
 
+from mindgen.protowire import encode_varint
+
 __all__ = [
     "DEFAULT_SPLIT_BYTES",
     "CheckpointWriter",
@@ -70,16 +72,6 @@ def checkpoint_type_name(dtype: np.dtype) -> str:
     )
 
 
-def _varint(value: int) -> bytes:
-    """Encode a non-negative integer as a protobuf base-128 varint."""
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
 def _message_header(
     tag: bytes, dims: tuple[int, ...], type_name: bytes, content_size: int
 ) -> bytes:
@@ -89,25 +81,25 @@ def _message_header(
     tensor = bytearray()
     for dim in dims:
         tensor.append(_KEY_TENSOR_DIM)
-        tensor += _varint(dim)
+        tensor += encode_varint(dim)
     tensor.append(_KEY_TENSOR_TYPE)
-    tensor += _varint(len(type_name))
+    tensor += encode_varint(len(type_name))
     tensor += type_name
     tensor.append(_KEY_TENSOR_CONTENT)
-    tensor += _varint(content_size)
+    tensor += encode_varint(content_size)
     tensor_size = len(tensor) + content_size
 
     value = bytearray()
     value.append(_KEY_VALUE_TAG)
-    value += _varint(len(tag))
+    value += encode_varint(len(tag))
     value += tag
     value.append(_KEY_VALUE_TENSOR)
-    value += _varint(tensor_size)
+    value += encode_varint(tensor_size)
     value_size = len(value) + tensor_size
 
     header = bytearray()
     header.append(_KEY_CHECKPOINT_VALUE)
-    header += _varint(value_size)
+    header += encode_varint(value_size)
     header += value
     header += tensor
     return bytes(header)
